@@ -1,0 +1,5 @@
+"""Allow ``python -m infdash``."""
+
+from infdash.cli import main
+
+raise SystemExit(main())
