@@ -1,0 +1,45 @@
+"""Start the dashboard: resolve where to connect and with which key.
+
+The Textual UI is the next milestone; until it lands, `--demo` serves the embedded simulator in
+the foreground (so the API it will show can be explored with any HTTP client), and a real
+account is checked for a key so a missing one is reported clearly rather than at first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from infdash.api_defaults import DEFAULT_BASE_URL
+
+EXIT_USAGE = 2
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """Open the dashboard for the parsed command line; returns the exit status."""
+    if args.demo:
+        from infdash.sim import SimConfig
+        from infdash.sim.server import run_foreground
+
+        print(
+            "infdash demo: the dashboard UI is not built yet, so this serves the embedded "
+            "simulator it will run on. Ctrl-C stops it.",
+            flush=True,
+        )
+        return run_foreground(SimConfig(), "127.0.0.1", 0)
+    api_key = args.api_key or os.environ.get("INFERENCE_API_KEY", "")
+    base_url = args.base_url or os.environ.get("INFERENCE_BASE_URL", "") or DEFAULT_BASE_URL
+    if not api_key:
+        print(
+            "infdash: no API key. Set INFERENCE_API_KEY or pass --api-key "
+            "(or try 'infdash --demo', which needs none).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print(
+        f"infdash: the dashboard UI is not built yet; the API at {base_url} can be reached "
+        "with the key you gave. Try 'infdash --demo' to see the simulator.",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE

@@ -1,0 +1,76 @@
+"""The command-line contract: version, help, and one clear line with exit 2 for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from infdash import __version__
+from infdash.cli import main
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m infdash` as a user would, capturing both streams."""
+    return subprocess.run(
+        [sys.executable, "-m", "infdash", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"infdash {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--help"], "--demo"),
+        (["sim", "--help"], "--speed"),
+    ],
+)
+def test_help_lists_the_options(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert expected in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["sim", "--speed", "-1"], "expected a positive number"),
+        (["sim", "--speed", "fast"], "expected a number"),
+        (["sim", "--port", "99999"], "port must be between 0 and 65535"),
+        (["sim", "--seed", "x"], "expected a whole number"),
+        (["nosuchcommand"], "invalid choice"),
+    ],
+)
+def test_bad_flags_give_one_line_and_exit_2(argv: list[str], message: str) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_key_explains_where_to_put_it() -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    result = run_cli(env=env)
+    assert result.returncode == 2
+    assert "INFERENCE_API_KEY" in result.stderr
+    assert "--demo" in result.stderr
+    assert "Traceback" not in result.stderr
