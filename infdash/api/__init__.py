@@ -1,0 +1,128 @@
+"""infdash.api: the async inference.sh API client (wire protocol only; never imports Textual).
+
+Entry point: :class:`InferenceClient`; task endpoints under ``client.tasks``; rate-limit
+snapshots under ``client.rate_limits``.
+"""
+
+from __future__ import annotations
+
+from infdash.api.client import DEFAULT_BASE_URL, InferenceClient, Secret, StreamFormat
+from infdash.api.envelope import Envelope, ResponseMessage
+from infdash.api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    InvalidTransitionError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PaymentRequiredError,
+    PreconditionFailedError,
+    RateLimitedError,
+    ServerError,
+    StreamContentError,
+    StreamError,
+    StreamIdleError,
+    TransportError,
+    UnauthorizedError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from infdash.api.models import (
+    MICROCENTS_PER_USD,
+    CancelResult,
+    CursorPage,
+    DeltaAccumulator,
+    EngineSummary,
+    GpuSample,
+    ResourceStatus,
+    Task,
+    TaskCost,
+    TaskEvent,
+    TaskLog,
+    TaskLogs,
+    TaskLogType,
+    TaskStatus,
+    TaskTimings,
+    TelemetrySample,
+    TimingEvent,
+    TimingGroup,
+    WorkerSummary,
+)
+from infdash.api.query import Filter, Sort
+from infdash.api.ratelimit import LimitClass, RateLimitSnapshot, RateLimitTracker, classify
+from infdash.api.retry import RetryPolicy, retry_delay
+from infdash.api.streams import NDJSONParser, SSEParser, StreamFrame, StreamStats
+from infdash.api.task_stream import (
+    StreamReconnecting,
+    TaskDelta,
+    TaskStream,
+    TaskStreamEvent,
+    TaskUpdate,
+)
+from infdash.api.tasks import TaskChange, TasksAPI
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MICROCENTS_PER_USD",
+    "ApiError",
+    "CancelResult",
+    "ConflictError",
+    "CursorPage",
+    "DeltaAccumulator",
+    "EngineSummary",
+    "Envelope",
+    "Filter",
+    "ForbiddenError",
+    "GoneError",
+    "GpuSample",
+    "InferenceClient",
+    "InvalidTransitionError",
+    "LimitClass",
+    "NDJSONParser",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PaymentRequiredError",
+    "PreconditionFailedError",
+    "RateLimitSnapshot",
+    "RateLimitTracker",
+    "RateLimitedError",
+    "ResourceStatus",
+    "ResponseMessage",
+    "RetryPolicy",
+    "SSEParser",
+    "Secret",
+    "ServerError",
+    "Sort",
+    "StreamContentError",
+    "StreamError",
+    "StreamFormat",
+    "StreamFrame",
+    "StreamIdleError",
+    "StreamReconnecting",
+    "StreamStats",
+    "Task",
+    "TaskChange",
+    "TaskCost",
+    "TaskDelta",
+    "TaskEvent",
+    "TaskLog",
+    "TaskLogType",
+    "TaskLogs",
+    "TaskStatus",
+    "TaskStream",
+    "TaskStreamEvent",
+    "TaskTimings",
+    "TaskUpdate",
+    "TasksAPI",
+    "TelemetrySample",
+    "TimingEvent",
+    "TimingGroup",
+    "TransportError",
+    "UnauthorizedError",
+    "UnexpectedResponseError",
+    "ValidationError",
+    "WorkerSummary",
+    "classify",
+    "retry_delay",
+]
