@@ -1,0 +1,234 @@
+"""Task-list queries: filters, sort, search and opaque keyset cursors (both directions).
+
+A cursor encodes the sort values and id of the boundary row, so pages stay free of gaps and
+duplicates while the list keeps changing elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from infdash.sim.clock import parse_rfc3339
+from infdash.sim.respond import ApiError, invalid_request
+from infdash.sim.tasks import STATUS_BY_NAME, STATUS_NAMES, Task
+
+MAX_ROWS = 10_000
+DEFAULT_LIMIT = 10
+
+SORT_KEYS: dict[str, Callable[[Task], Any]] = {
+    "created_at": lambda t: t.created_at,
+    "updated_at": lambda t: t.updated_at,
+    "status": lambda t: t.status,
+    "app": lambda t: t.app.spec.ref,
+    "id": lambda t: t.id,
+}
+LIST_OPS = ("eq", "neq", "in", "not_in")
+RANGE_OPS = ("eq", "neq", "gt", "gte", "lt", "lte")
+TEXT_OPS = (*LIST_OPS, "like", "ilike", "contains", "not_contains")
+
+
+@dataclass
+class ListQuery:
+    """A parsed ``CursorListRequest``."""
+
+    limit: int = DEFAULT_LIMIT
+    cursor: str = ""
+    backward: bool = False
+    predicates: list[Callable[[Task], bool]] = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=lambda: [("created_at", True)])
+    term: str = ""
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _status_codes(value: Any) -> set[int]:
+    codes: set[int] = set()
+    for item in _as_list(value):
+        if isinstance(item, bool):
+            raise ApiError(400, "invalid_filter", f"invalid status {item!r}")
+        if isinstance(item, int):
+            codes.add(item)
+        elif isinstance(item, str) and item.strip().lower() in STATUS_BY_NAME:
+            codes.add(STATUS_BY_NAME[item.strip().lower()])
+        elif isinstance(item, str) and item.strip().isdigit():
+            codes.add(int(item.strip()))
+        else:
+            raise ApiError(400, "invalid_filter", f"unknown status {item!r}")
+    return codes
+
+
+def _membership(op: str, matches: Callable[[Task], bool]) -> Callable[[Task], bool]:
+    if op in ("eq", "in"):
+        return matches
+    return lambda t: not matches(t)
+
+
+def _time_value(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_rfc3339(value)
+        except ValueError:
+            pass
+    raise invalid_request(f"invalid timestamp {value!r}")
+
+
+def _predicate(item: Any) -> Callable[[Task], bool]:
+    if not isinstance(item, dict) or "field" not in item:
+        raise invalid_request("each filter needs field, operator and value")
+    name = str(item["field"])
+    op = str(item.get("operator") or "eq").lower()
+    value = item.get("value")
+    if name == "status":
+        if op not in LIST_OPS:
+            raise invalid_request(f"operator {op!r} not supported for status")
+        codes = _status_codes(value)
+        return _membership(op, lambda t: t.status in codes)
+    if name == "app":
+        if op not in TEXT_OPS:
+            raise invalid_request(f"operator {op!r} not supported for app")
+        if op in LIST_OPS:
+            refs = {str(v) for v in _as_list(value)}
+            return _membership(op, lambda t: t.app.spec.ref in refs or t.app.text in refs)
+        needle = str(value).strip("%").lower()
+        found: Callable[[Task], bool] = lambda t: needle in t.app.text.lower()  # noqa: E731
+        return found if op != "not_contains" else (lambda t: not found(t))
+    if name == "engine_id":
+        if op == "is_null":
+            return lambda t: t.engine_id is None
+        if op == "is_not_null":
+            return lambda t: t.engine_id is not None
+        if op not in LIST_OPS:
+            raise invalid_request(f"operator {op!r} not supported for engine_id")
+        ids = {str(v) for v in _as_list(value)}
+        return _membership(op, lambda t: t.engine_id in ids)
+    if name in ("created_at", "updated_at"):
+        if op not in RANGE_OPS:
+            raise invalid_request(f"operator {op!r} not supported for {name}")
+        bound = _time_value(value)
+        key = SORT_KEYS[name]
+        ops: dict[str, Callable[[float], bool]] = {
+            "eq": lambda v: abs(v - bound) < 0.0005,
+            "neq": lambda v: abs(v - bound) >= 0.0005,
+            "gt": lambda v: v > bound,
+            "gte": lambda v: v >= bound,
+            "lt": lambda v: v < bound,
+            "lte": lambda v: v <= bound,
+        }
+        check = ops[op]
+        return lambda t: check(key(t))
+    raise invalid_request(f"unknown filter field {name!r}")
+
+
+def parse_query(body: dict[str, Any]) -> ListQuery:
+    """Validate a list request body (or the decoded query of ``GET /tasks``)."""
+    q = ListQuery()
+    limit = body.get("limit", DEFAULT_LIMIT)
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit == 0 or limit < -1:
+        raise invalid_request(f"invalid limit {limit!r}")
+    q.limit = MAX_ROWS if limit == -1 else min(limit, MAX_ROWS)
+    q.cursor = "" if limit == -1 else str(body.get("cursor") or "")
+    direction = str(body.get("direction") or "next").lower()
+    if direction not in ("next", "forward", "prev", "backward"):
+        raise invalid_request(f"invalid direction {direction!r}")
+    q.backward = direction in ("prev", "backward") and limit != -1
+    filters = body.get("filters") or []
+    if not isinstance(filters, list):
+        raise invalid_request("filters must be a list")
+    q.predicates = [_predicate(f) for f in filters]
+    sort = body.get("sort") or []
+    if not isinstance(sort, list):
+        raise invalid_request("sort must be a list")
+    if sort:
+        q.sort = []
+        for item in sort:
+            if not isinstance(item, dict) or item.get("field") not in SORT_KEYS:
+                raise invalid_request(f"unknown sort {item!r}")
+            desc = str(item.get("dir") or "asc").lower() == "desc"
+            q.sort.append((str(item["field"]), desc))
+    search = body.get("search") or {}
+    if isinstance(search, str):
+        search = {"term": search}
+    if not isinstance(search, dict):
+        raise invalid_request("search must be an object")
+    q.term = str(search.get("term") or "").strip().lower()
+    return q
+
+
+def _values(q: ListQuery, t: Task) -> list[Any]:
+    return [SORT_KEYS[name](t) for name, _ in q.sort] + [t.id]
+
+
+def _compare(q: ListQuery, a: list[Any], b: list[Any]) -> int:
+    dirs = [desc for _, desc in q.sort] + [False]
+    for x, y, desc in zip(a, b, dirs, strict=True):
+        if x != y:
+            r = -1 if x < y else 1
+            return -r if desc else r
+    return 0
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """Opaque cursor text."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(q: ListQuery, text: str) -> list[Any]:
+    """Boundary values of a cursor; a malformed one → 400 ``invalid_request``."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid_request("invalid cursor") from exc
+    if not isinstance(values, list) or len(values) != len(q.sort) + 1:
+        raise invalid_request("cursor does not match this sort")
+    return values
+
+
+def run_query(tasks: Iterable[Task], q: ListQuery) -> dict[str, Any]:
+    """One page of the matching tasks as a ``CursorListResponse`` (items as TaskDTOs)."""
+    rows = [t for t in tasks if all(p(t) for p in q.predicates)]
+    if q.term:
+        rows = [
+            t
+            for t in rows
+            if q.term in t.id.lower() or q.term in t.short_id.lower() or q.term in t.app.text
+        ]
+    rows.sort(key=functools.cmp_to_key(lambda a, b: _compare(q, _values(q, a), _values(q, b))))
+    start, end = 0, min(len(rows), q.limit)
+    if q.cursor:
+        bound = decode_cursor(q, q.cursor)
+        if q.backward:
+            end = next((i for i, t in enumerate(rows) if _compare(q, _values(q, t), bound) >= 0),
+                       len(rows))  # fmt: skip
+            start = max(0, end - q.limit)
+        else:
+            start = next((i for i, t in enumerate(rows) if _compare(q, _values(q, t), bound) > 0),
+                         len(rows))  # fmt: skip
+            end = min(len(rows), start + q.limit)
+    page = rows[start:end]
+    return {
+        "items": [t.dto() for t in page],
+        "next_cursor": encode_cursor(_values(q, page[-1])) if page else "",
+        "prev_cursor": encode_cursor(_values(q, page[0])) if page else "",
+        "has_next": end < len(rows),
+        "has_previous": start > 0,
+        "items_per_page": len(page),
+        "total_items": len(rows),
+    }
+
+
+def status_name(code: int) -> str:
+    """Lowercase name of a status code."""
+    return STATUS_NAMES.get(code, "unknown")
