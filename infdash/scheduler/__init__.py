@@ -1,0 +1,99 @@
+"""Keeps local state fresh under the rate budget.  Pure core: no Textual, no I/O.
+
+Budget (token buckets per limit class, synced to the server's headers), tiered subscriptions
+with a deterministic planner, backoff and a circuit breaker, a monotonic Store, and a plain
+snapshot for the status bar.  The async loop that performs requests builds on these.
+"""
+
+from __future__ import annotations
+
+from infdash.scheduler.backoff import (
+    Backoff,
+    BreakerState,
+    BreakerView,
+    CircuitBreaker,
+    full_jitter,
+)
+from infdash.scheduler.budget import (
+    DEFAULT_CLASSES,
+    Admission,
+    Budget,
+    BudgetConfig,
+    Closure,
+    LimitClass,
+    Priority,
+)
+from infdash.scheduler.clock import Clock, FakeClock
+from infdash.scheduler.planner import Outcome, Plan, Planner, PollAction
+from infdash.scheduler.policy import Tier, TierIntervals, TierPolicy, stretch
+from infdash.scheduler.ratelimit import (
+    GET_TASK,
+    OTHER,
+    RUN,
+    UPLOAD,
+    RateLimitObservation,
+    ServerWait,
+    WaitSource,
+    limit_class_for,
+    observation_from_headers,
+    seconds_until_reset,
+    server_wait,
+)
+from infdash.scheduler.snapshot import ClassView, ResourceView, Snapshot, status_line, take_snapshot
+from infdash.scheduler.status import TaskStatus, is_terminal_status, task_status_rank
+from infdash.scheduler.store import Change, Record, Store, replace_fields, supersedes
+from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "GET_TASK",
+    "OTHER",
+    "RUN",
+    "UPLOAD",
+    "Action",
+    "Admission",
+    "Backoff",
+    "BreakerState",
+    "BreakerView",
+    "Budget",
+    "BudgetConfig",
+    "Change",
+    "CircuitBreaker",
+    "ClassView",
+    "Clock",
+    "Closure",
+    "Entry",
+    "FakeClock",
+    "LimitClass",
+    "Outcome",
+    "Plan",
+    "Planner",
+    "PollAction",
+    "Priority",
+    "RateLimitObservation",
+    "Record",
+    "ResourceKey",
+    "ResourceView",
+    "ServerWait",
+    "Snapshot",
+    "Store",
+    "Subscriptions",
+    "TaskStatus",
+    "Tier",
+    "TierIntervals",
+    "TierPolicy",
+    "Transport",
+    "WaitSource",
+    "full_jitter",
+    "is_terminal_status",
+    "limit_class_for",
+    "observation_from_headers",
+    "replace_fields",
+    "seconds_until_reset",
+    "server_wait",
+    "status_line",
+    "stretch",
+    "supersedes",
+    "take_snapshot",
+    "task_status_rank",
+]

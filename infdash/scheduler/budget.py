@@ -1,0 +1,338 @@
+"""Token buckets per rate-limit class, kept in step with the server (performance.md §2.3).
+
+Each class has a local bucket sized so that *any* 60-second window holds at most
+``per_minute`` requests (burst + refill·60 = per_minute).  The server's headers are the truth:
+every response clamps the bucket to ``Remaining − safety``; ``Remaining == 0``, a 429 or a
+``Retry-After`` closes the whole class — every poller, not just the one that failed — until the
+server's reset (plus 0–10 % jitter), after which one probe goes before the rest.  Polling keeps
+``reserve`` tokens (and ``reserve`` of the server's Remaining) free so user actions — cancel,
+drain, run — are never starved, and polling slows in proportion as Remaining falls below
+``low_water``, so the bucket runs dry before the server has to say 429 (R1–R4, R35).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from infdash.scheduler.backoff import full_jitter
+from infdash.scheduler.clock import Clock
+from infdash.scheduler.ratelimit import (
+    GET_TASK,
+    MAX_WAIT,
+    OTHER,
+    RUN,
+    UPLOAD,
+    RateLimitObservation,
+    WaitSource,
+    server_wait,
+)
+
+
+class Priority(IntEnum):
+    """Who is asking: the lower the priority, the more of the reserve it must leave alone."""
+
+    POLL = 0
+    FOCUSED = 1
+    """Polls of what the user is looking at: may use half the reserve, so they never queue
+    behind background polls that keep the bucket at the reserve line."""
+    USER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LimitClass:
+    """One server limit class and how much of it this client allows itself."""
+
+    name: str
+    per_minute: int
+    """Most requests this client sends in any 60 s window (polls and user actions together)."""
+    burst: int
+    reserve: int = 0
+    """Tokens (and server Remaining) polling may not take; user actions may."""
+    safety: int = 1
+    """Server Remaining nobody spends: slack for requests already in flight."""
+    low_water: int = 0
+    """Below this server Remaining, polling refills proportionally slower."""
+    server_limit: int | None = None
+    """The documented server limit per minute, for display."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.burst < self.per_minute:
+            raise ValueError(f"{self.name}: need 0 < burst < per_minute")
+        if not 0 <= self.reserve < self.burst:
+            raise ValueError(f"{self.name}: need 0 <= reserve < burst")
+        if self.safety < 0 or self.low_water < 0:
+            raise ValueError(f"{self.name}: safety and low_water cannot be negative")
+
+    @property
+    def refill_per_second(self) -> float:
+        return (self.per_minute - self.burst) / 60.0
+
+
+DEFAULT_CLASSES: tuple[LimitClass, ...] = (
+    LimitClass(RUN, per_minute=90, burst=5, safety=1, low_water=10, server_limit=100),
+    LimitClass(
+        GET_TASK, per_minute=850, burst=20, reserve=5, safety=2, low_water=50, server_limit=1000
+    ),
+    LimitClass(UPLOAD, per_minute=45, burst=3, safety=1, low_water=5, server_limit=50),
+    LimitClass(
+        OTHER, per_minute=540, burst=10, reserve=3, safety=2, low_water=30, server_limit=600
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetConfig:
+    max_wait: float = MAX_WAIT
+    reopen_jitter: float = 0.10
+    """Closures last 0–10 % longer, at random, so pollers do not all wake together."""
+    fallback_base: float = 0.5
+    fallback_cap: float = 8.0
+    fallback_floor: float = 1.0
+    """Never reopen sooner than this after a 429 without usable headers: no tight loop."""
+    fallback_poll_hold: float = 30.0
+    """After such a 429, polling waits this long (user actions only the short fallback)."""
+    unknown_reset_ttl: float = 1.0
+    """How long a Remaining without a usable Reset is trusted."""
+    probe_timeout: float = 10.0
+    history_window: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer to "may I send one request now?"."""
+
+    granted: bool
+    retry_at: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """An episode in which the server told a whole class to stop."""
+
+    status: int
+    source: WaitSource
+    started_at: float
+    until: float
+    capped: bool
+
+
+@dataclass(slots=True)
+class _ClassState:
+    spec: LimitClass
+    tokens: float
+    updated: float
+    closed_until: float = -math.inf
+    poll_hold_until: float = -math.inf
+    closure: Closure | None = None
+    probing: bool = False
+    probe_sent_at: float | None = None
+    server_remaining: int | None = None
+    server_fresh_until: float = -math.inf
+    fallback_attempt: int = 0
+    episodes: int = 0
+    sent: deque[float] = field(default_factory=deque)
+
+
+def _floor(spec: LimitClass, priority: Priority) -> int:
+    """Tokens (and server Remaining) a request of ``priority`` must leave for higher ones."""
+    if priority is Priority.POLL:
+        return spec.reserve
+    return spec.reserve // 2 if priority is Priority.FOCUSED else 0
+
+
+class Budget:
+    """All limit classes' buckets; the one gate every request (poll or user action) passes."""
+
+    def __init__(
+        self,
+        classes: Iterable[LimitClass] = DEFAULT_CLASSES,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        config: BudgetConfig | None = None,
+        default_class: str = OTHER,
+    ) -> None:
+        self._clock = clock
+        self._rng = rng
+        self.config = config or BudgetConfig()
+        now = clock()
+        self._states = {c.name: _ClassState(c, float(c.burst), now) for c in classes}
+        if default_class not in self._states:
+            raise ValueError(f"default class {default_class!r} is not configured")
+        self.default_class = default_class
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self._states)
+
+    def limit(self, name: str) -> LimitClass:
+        return self._state(name).spec
+
+    def tokens(self, name: str) -> float:
+        return self._refill(self._state(name), self._clock()).tokens
+
+    def closure(self, name: str) -> Closure | None:
+        """The closure in force now, if any."""
+        st = self._state(name)
+        return st.closure if self._clock() < st.closed_until else None
+
+    def is_closed(self, name: str) -> bool:
+        return self.closure(name) is not None
+
+    def poll_hold_until(self, name: str) -> float | None:
+        st = self._state(name)
+        return st.poll_hold_until if self._clock() < st.poll_hold_until else None
+
+    def probing(self, name: str) -> bool:
+        return self._state(name).probing
+
+    def server_remaining(self, name: str) -> int | None:
+        """Our estimate of the server's Remaining, while it is still fresh."""
+        st = self._state(name)
+        return st.server_remaining if self._clock() < st.server_fresh_until else None
+
+    def used(self, name: str, window: float = 60.0) -> int:
+        """Requests granted in the last ``window`` seconds (for the "used vs allowed" display)."""
+        now = self._clock()
+        return sum(1 for t in self._state(name).sent if t > now - window)
+
+    def episodes(self, name: str) -> int:
+        """How many times the server has closed this class (one notice per episode, R1)."""
+        return self._state(name).episodes
+
+    # -- acquiring -----------------------------------------------------------------------
+
+    def check(self, name: str, priority: Priority = Priority.POLL) -> Admission:
+        """Would :meth:`try_acquire` grant now?  Changes nothing but the refill."""
+        return self._admit(self._state(name), priority, take=False)
+
+    def try_acquire(self, name: str, priority: Priority = Priority.POLL) -> Admission:
+        """Take one token if this request may go now; otherwise say when to ask again."""
+        return self._admit(self._state(name), priority, take=True)
+
+    def _admit(self, st: _ClassState, priority: Priority, *, take: bool) -> Admission:
+        now = self._clock()
+        self._refill(st, now)
+        if now < st.closed_until:
+            return Admission(False, st.closed_until, "closed")
+        if priority is not Priority.USER and now < st.poll_hold_until:
+            return Admission(False, st.poll_hold_until, "held")
+        if st.probing and st.probe_sent_at is not None:
+            probe_due = st.probe_sent_at + self.config.probe_timeout
+            if now < probe_due:
+                return Admission(False, probe_due, "probing")
+        floor = _floor(st.spec, priority)
+        remaining = st.server_remaining if now < st.server_fresh_until else None
+        if remaining is not None and remaining - st.spec.safety - floor < 1:
+            return Admission(False, st.server_fresh_until, "server-remaining")
+        if st.tokens - floor < 1:
+            rate = self._rate(st, now)
+            return Admission(False, now + (floor + 1 - st.tokens) / rate, "tokens")
+        if take:
+            st.tokens -= 1
+            if st.server_remaining is not None:
+                st.server_remaining -= 1
+            if st.probing:
+                st.probe_sent_at = now
+            st.sent.append(now)
+            self._trim(st, now)
+        return Admission(True, now)
+
+    # -- server feedback -----------------------------------------------------------------
+
+    def observe(self, obs: RateLimitObservation) -> Closure | None:
+        """Bring a class in step with a response's headers; returns a closure it started."""
+        st = self._state(obs.limit_class)
+        at = obs.observed_at
+        self._refill(st, max(at, st.updated))
+        cfg = self.config
+        wait = server_wait(obs, cfg.max_wait)
+        if obs.remaining is not None:
+            st.server_remaining = obs.remaining
+            ttl = cfg.unknown_reset_ttl
+            if wait.source is WaitSource.RESET and wait.seconds is not None:
+                ttl = wait.seconds
+            st.server_fresh_until = at + ttl
+            st.tokens = min(st.tokens, float(max(0, obs.remaining - st.spec.safety)))
+        limited = (
+            obs.status == 429
+            or obs.remaining == 0
+            or (obs.status == 503 and wait.source is WaitSource.RETRY_AFTER)
+        )
+        if not limited:
+            if obs.status < 400:
+                st.fallback_attempt = 0
+                st.poll_hold_until = -math.inf
+            if st.probing and (st.probe_sent_at is None or at >= st.probe_sent_at):
+                st.probing = False
+                st.probe_sent_at = None
+            return None
+        if wait.seconds is None:
+            delay = max(
+                cfg.fallback_floor,
+                full_jitter(st.fallback_attempt, cfg.fallback_base, cfg.fallback_cap, self._rng),
+            )
+            st.fallback_attempt += 1
+            st.poll_hold_until = max(st.poll_hold_until, at + cfg.fallback_poll_hold)
+        else:
+            delay = wait.seconds
+            st.fallback_attempt = 0
+        until = at + delay * (1.0 + self._rng.uniform(0.0, cfg.reopen_jitter))
+        if until <= st.closed_until:
+            return None
+        if st.closure is None or at >= st.closed_until:
+            st.episodes += 1
+        st.closed_until = until
+        st.tokens = 0.0
+        st.updated = max(st.updated, at)
+        st.probing = True
+        st.probe_sent_at = None
+        st.closure = Closure(obs.status, wait.source, at, until, wait.capped)
+        return st.closure
+
+    def reset(self) -> None:
+        """Forget everything the server said (profile or key changed): full buckets."""
+        now = self._clock()
+        self._states = {
+            name: _ClassState(st.spec, float(st.spec.burst), now)
+            for name, st in self._states.items()
+        }
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _state(self, name: str) -> _ClassState:
+        st = self._states.get(name)
+        return st if st is not None else self._states[self.default_class]
+
+    def _rate(self, st: _ClassState, now: float) -> float:
+        """Refill rate, slowed in proportion while the server's Remaining is low."""
+        rate = st.spec.refill_per_second
+        low = st.spec.low_water
+        if low and st.server_remaining is not None and now < st.server_fresh_until:
+            spare = st.server_remaining - st.spec.safety - st.spec.reserve
+            rate *= min(1.0, max(0.1, spare / low))
+        return rate
+
+    def _refill(self, st: _ClassState, now: float) -> _ClassState:
+        if now <= st.updated:
+            return st
+        if now < st.closed_until:
+            st.updated = now
+            return st
+        start = max(st.updated, st.closed_until)
+        st.tokens = min(float(st.spec.burst), st.tokens + (now - start) * self._rate(st, start))
+        st.updated = now
+        return st
+
+    def _trim(self, st: _ClassState, now: float) -> None:
+        horizon = now - self.config.history_window
+        while st.sent and st.sent[0] <= horizon:
+            st.sent.popleft()
