@@ -23,6 +23,7 @@ from infdash.api.models.status import TaskEvent, TaskStatus
 _BAD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 # Base64 alphabet with padding only at the end; length checked separately.
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # At most one replacement character per this many decoded characters.
 _MAX_REPLACEMENT_RATIO = 8
 
@@ -50,12 +51,8 @@ _LOG_TYPE_NAMES = {m.name.lower(): m for m in TaskLogType if m is not TaskLogTyp
 
 
 def _scrub_surrogates(text: str) -> str:
-    """Lone surrogates (from ``\\ud800`` in JSON) become U+FFFD."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
+    """Lone surrogates (from ``\\ud800`` escapes in JSON) become U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def _looks_like_text(text: str) -> bool:
