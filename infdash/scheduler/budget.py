@@ -134,6 +134,12 @@ class _ClassState:
     probe_sent_at: float | None = None
     server_remaining: int | None = None
     server_fresh_until: float = -math.inf
+    heard_at: float = -math.inf
+    drain_rate: float = 0.0
+    """Remaining per second spent by *other* clients on the key (EWMA), to look ahead (R35)."""
+    base_at: float | None = None
+    base_remaining: int = 0
+    taken_since_base: int = 0
     fallback_attempt: int = 0
     episodes: int = 0
     sent: deque[float] = field(default_factory=deque)
@@ -196,8 +202,8 @@ class Budget:
 
     def server_remaining(self, name: str) -> int | None:
         """Our estimate of the server's Remaining, while it is still fresh."""
-        st = self._state(name)
-        return st.server_remaining if self._clock() < st.server_fresh_until else None
+        projected = self._projected(self._state(name), self._clock())
+        return None if projected is None else max(0, math.floor(projected))
 
     def used(self, name: str, window: float = 60.0) -> int:
         """Requests granted in the last ``window`` seconds (for the "used vs allowed" display)."""
@@ -225,12 +231,15 @@ class Budget:
             return Admission(False, st.closed_until, "closed")
         if priority is not Priority.USER and now < st.poll_hold_until:
             return Admission(False, st.poll_hold_until, "held")
+        if take and not st.probing and self._uncertain(st, now):
+            st.probing = True  # the window moved on while Remaining was low: ask once first
         if st.probing and st.probe_sent_at is not None:
             probe_due = st.probe_sent_at + self.config.probe_timeout
             if now < probe_due:
                 return Admission(False, probe_due, "probing")
         floor = _floor(st.spec, priority)
-        remaining = st.server_remaining if now < st.server_fresh_until else None
+        # Users spend what the server last said is left; polls also allow for others' drain.
+        remaining = self._projected(st, now, with_drain=priority is not Priority.USER)
         if remaining is not None and remaining - st.spec.safety - floor < 1:
             return Admission(False, st.server_fresh_until, "server-remaining")
         if st.tokens - floor < 1:
@@ -240,6 +249,7 @@ class Budget:
             st.tokens -= 1
             if st.server_remaining is not None:
                 st.server_remaining -= 1
+            st.taken_since_base += 1
             if st.probing:
                 st.probe_sent_at = now
             st.sent.append(now)
@@ -256,7 +266,9 @@ class Budget:
         cfg = self.config
         wait = server_wait(obs, cfg.max_wait)
         if obs.remaining is not None:
+            self._learn_drain(st, at, obs.remaining)
             st.server_remaining = obs.remaining
+            st.heard_at = at
             ttl = cfg.unknown_reset_ttl
             if wait.source is WaitSource.RESET and wait.seconds is not None:
                 ttl = wait.seconds
@@ -312,12 +324,44 @@ class Budget:
         st = self._states.get(name)
         return st if st is not None else self._states[self.default_class]
 
+    @staticmethod
+    def _uncertain(st: _ClassState, now: float) -> bool:
+        """Remaining was low when last heard and has gone stale: it may be 0 by now."""
+        low = max(st.spec.low_water, st.spec.safety + st.spec.reserve)
+        return (
+            st.server_remaining is not None
+            and now >= st.server_fresh_until
+            and st.server_remaining <= low
+        )
+
+    @staticmethod
+    def _learn_drain(st: _ClassState, at: float, remaining: int) -> None:
+        """Learn how fast others drain the window: Remaining fell more than we spent."""
+        if st.base_at is None:
+            st.base_at, st.base_remaining, st.taken_since_base = at, remaining, 0
+            return
+        elapsed = at - st.base_at
+        if elapsed < 0.25:  # too short to tell a rate from noise; keep counting
+            return
+        drained = st.base_remaining - st.taken_since_base - remaining
+        st.drain_rate = 0.5 * st.drain_rate + 0.5 * max(0.0, drained / elapsed)
+        st.base_at, st.base_remaining, st.taken_since_base = at, remaining, 0
+
+    @staticmethod
+    def _projected(st: _ClassState, now: float, *, with_drain: bool = True) -> float | None:
+        """Server Remaining as it probably is now; None once the server's window moved on."""
+        if st.server_remaining is None or now >= st.server_fresh_until:
+            return None
+        drain = st.drain_rate * max(0.0, now - st.heard_at) if with_drain else 0.0
+        return st.server_remaining - drain
+
     def _rate(self, st: _ClassState, now: float) -> float:
         """Refill rate, slowed in proportion while the server's Remaining is low."""
         rate = st.spec.refill_per_second
         low = st.spec.low_water
-        if low and st.server_remaining is not None and now < st.server_fresh_until:
-            spare = st.server_remaining - st.spec.safety - st.spec.reserve
+        projected = self._projected(st, now)
+        if low and projected is not None:
+            spare = projected - st.spec.safety - st.spec.reserve
             rate *= min(1.0, max(0.1, spare / low))
         return rate
 
