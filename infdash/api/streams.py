@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -274,7 +274,7 @@ async def read_frames(
     *,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[StreamFrame]:
+) -> AsyncGenerator[StreamFrame, None]:
     """Yield frames from an open streaming response until EOF.
 
     The event-level watchdog raises :class:`StreamIdleError` when no complete frame (heartbeats

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -180,8 +181,9 @@ class TaskStream:
             stop = False
             self._progress = False
             try:
-                async for event in self._connect_once():
-                    yield event
+                async with aclosing(self._connect_once()) as events:
+                    async for event in events:
+                        yield event
                 if self.done:
                     return
                 reason = "stream ended before the task finished"
@@ -236,19 +238,18 @@ class TaskStream:
         ) as response:
             self.connections += 1
             parser = await check_stream_response(self._client, response, self.path)
+            frames = read_frames(
+                response, parser, idle_timeout=self.idle_timeout, clock=self._client.monotonic
+            )
             try:
-                async for frame in read_frames(
-                    response,
-                    parser,
-                    idle_timeout=self.idle_timeout,
-                    clock=self._client.monotonic,
-                ):
-                    if frame.heartbeat:
-                        continue
-                    for event in self._handle(frame):
-                        yield event
-                    if self.done:
-                        return
+                async with aclosing(frames):
+                    async for frame in frames:
+                        if frame.heartbeat:
+                            continue
+                        for event in self._handle(frame):
+                            yield event
+                        if self.done:
+                            return
             finally:
                 self._add_stats(parser.stats)
 

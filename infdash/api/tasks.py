@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -189,16 +190,16 @@ class TasksAPI:
                 parser = await check_stream_response(client, response, path)
             except NoContent:
                 return
-            async for frame in read_frames(
-                response, parser, idle_timeout=idle, clock=client.monotonic
-            ):
-                if frame.heartbeat or frame.event not in ("tasks", "update", "message"):
-                    continue
-                change = _task_change(frame.data, frame.fields)
-                if change is None:
-                    parser.stats.malformed += 1
-                else:
-                    yield change
+            frames = read_frames(response, parser, idle_timeout=idle, clock=client.monotonic)
+            async with aclosing(frames):
+                async for frame in frames:
+                    if frame.heartbeat or frame.event not in ("tasks", "update", "message"):
+                        continue
+                    change = _task_change(frame.data, frame.fields)
+                    if change is None:
+                        parser.stats.malformed += 1
+                    else:
+                        yield change
 
 
 def _task_change(data: Any, fields: tuple[str, ...] | None) -> TaskChange | None:
