@@ -265,4 +265,3 @@ def backdated_events(task: Task, start: float, until: int) -> float:
             return t
         t += duration
     return t
-
