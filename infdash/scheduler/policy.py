@@ -91,7 +91,7 @@ def stretch(
     def fit(n: int, room: float, at_least: float) -> float | None:
         """The interval that fits ``n`` polls into ``room`` per minute (None: cannot)."""
         if n == 0:
-            return at_least
+            return at_least if room >= 0 else None
         return max(at_least, 60.0 * n / room) if room > 0 else None
 
     room = budget_per_minute - fixed_per_minute - rate(n_f, focused)
