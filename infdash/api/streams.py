@@ -36,8 +36,9 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 class StreamFrame(NamedTuple):
     """One decoded frame. ``heartbeat`` frames carry nothing but liveness.
 
-    ``id`` is the id this frame itself carried (SSE ``id:``); the id to resume from after a
-    reconnect is the parser's ``last_event_id``, which persists across frames per the spec.
+    ``fields`` is the NDJSON partial-update list (SSE has none: its partials are bare partial
+    DTOs). ``id`` is the id this frame itself carried (SSE ``id:``); the id to resume from after
+    a reconnect is the parser's ``last_event_id``, which persists across frames per the spec.
     """
 
     event: str
@@ -190,8 +191,7 @@ class SSEParser:
             self.stats.malformed += 1
             return None
         self.stats.frames += 1
-        fields = tuple(k for k in payload if k != "id") if isinstance(payload, dict) else None
-        return StreamFrame(event, payload, fields, block_id, self._retry)
+        return StreamFrame(event, payload, None, block_id, self._retry)
 
 
 class NDJSONParser:

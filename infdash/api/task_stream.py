@@ -13,7 +13,7 @@ and reconnected with full-jitter backoff (the counter resets after progress) sen
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
@@ -132,6 +132,7 @@ class TaskStream:
         fmt: StreamFormat | None = None,
         idle_timeout: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+        known_log_ids: Iterable[str] = (),
     ) -> None:
         self._client = client
         self.task_id = task_id
@@ -145,9 +146,10 @@ class TaskStream:
         self.last_event_id: str | None = None
         self.task: Task | None = None
         self._raw: dict[str, Any] = {}
-        self._seen_logs: set[str] = set()
+        self._seen_logs: set[str] = set(known_log_ids)
         self._deltas = DeltaAccumulator()
         self._progress = False
+        self._streamed = False  # some connection delivered an update: a reconnect may leave a gap
         self._gen = self._run()
 
     def __aiter__(self) -> AsyncIterator[TaskStreamEvent]:
@@ -302,7 +304,7 @@ class TaskStream:
             return None
         self._raw = merged
         self.task = task
-        self._progress = True
+        self._progress = self._streamed = True
         changed = fields if fields is not None else tuple(k for k in data if k != "id")
         if new_logs and "logs" not in changed:
             changed = (*changed, "logs")
@@ -326,7 +328,13 @@ class TaskStream:
         return tuple(fresh)
 
     async def _reconcile(self) -> TaskUpdate | None:
-        """GET the task (the REST record is the truth); an update if anything changed."""
+        """GET the task (the REST record is the truth); an update if anything changed.
+
+        A stream that cannot resume (NDJSON, or no event id yet) restarts from a snapshot
+        without logs, so the log lines written while disconnected are fetched from
+        ``/tasks/{id}/logs`` too (deduped by id; pass ``known_log_ids`` for history the caller
+        already holds).
+        """
         try:
             envelope = await self._client.request("GET", f"/tasks/{self.task_id}")
         except FINAL_ERRORS:
@@ -339,6 +347,8 @@ class TaskStream:
             return None
         data = dict(data)
         new_logs = self._new_logs(data.pop("logs", None))
+        if self.last_event_id is None and self._streamed:
+            new_logs += await self._missed_logs()
         data.setdefault("id", self.task_id)
         try:
             task = Task.from_dict(data)
@@ -347,9 +357,21 @@ class TaskStream:
         changed = tuple(k for k, v in data.items() if self._raw.get(k) != v)
         self._raw = data
         self.task = task
-        if not changed and not new_logs:
+        if new_logs and "logs" not in changed:
+            changed = (*changed, "logs")
+        if not changed:
             return None
         return TaskUpdate(task, changed, new_logs, source="reconcile")
+
+    async def _missed_logs(self) -> tuple[TaskLog, ...]:
+        try:
+            envelope = await self._client.request("GET", f"/tasks/{self.task_id}/logs")
+        except FINAL_ERRORS:
+            raise
+        except ApiError:
+            return ()
+        logs = envelope.data.get("logs") if isinstance(envelope.data, dict) else envelope.data
+        return self._new_logs(logs)
 
 
 def _is_replay(frame_id: str, last_id: str | None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -163,6 +163,7 @@ class TasksAPI:
         fmt: StreamFormat | None = None,
         idle_timeout: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+        known_log_ids: Iterable[str] = (),
     ) -> TaskStream:
         """Follow a task until it ends: an async iterator of ``TaskUpdate``/``TaskDelta``/
         ``StreamReconnecting`` (use ``async with`` so the connection is always closed)."""
@@ -172,15 +173,17 @@ class TasksAPI:
             fmt=fmt,
             idle_timeout=idle_timeout,
             max_reconnects=max_reconnects,
+            known_log_ids=known_log_ids,
         )
 
     async def watch(
         self, *, fmt: StreamFormat | None = None, idle_timeout: float | None = None
-    ) -> AsyncIterator[TaskChange]:
+    ) -> AsyncGenerator[TaskChange, None]:
         """One connection to ``GET /tasks/stream`` (account-wide changes), until it ends.
 
         Low level on purpose: no reconnect, no reconcile — the scheduler owns those. Raises
-        the mapped error for a bad status, ``StreamIdleError`` when the watchdog fires.
+        the mapped error for a bad status, ``StreamIdleError`` when the watchdog fires. Wrap
+        it in ``contextlib.aclosing`` so leaving early closes the connection.
         """
         client = self._client
         path = "/tasks/stream"

@@ -29,7 +29,7 @@ def test_sse_basic_update_with_id_and_done() -> None:
         b": heartbeat\n\n"
         b"id: 2\nevent: done\ndata: {}\n\n"
     )
-    assert frames[0] == StreamFrame("update", {"id": "t", "status": 7}, ("status",), "1")
+    assert frames[0] == StreamFrame("update", {"id": "t", "status": 7}, None, "1")
     assert frames[1] == HEARTBEAT
     assert frames[2].event == "done"
     assert frames[2].data == {}
@@ -48,8 +48,8 @@ def test_sse_unknown_event_no_data_multiline_and_comments() -> None:
         b"foo: ignored field\n"
         b"data\n\n"  # field with no colon: data = ""
     )
-    assert frames[0] == StreamFrame("mystery", {"a": 1}, ("a",))
-    assert frames[1] == StreamFrame("message", {"x": 1}, ("x",))
+    assert frames[0] == StreamFrame("mystery", {"a": 1})
+    assert frames[1] == StreamFrame("message", {"x": 1})
     assert frames[2] == HEARTBEAT
     assert frames[3] == StreamFrame("message", None, None)
     assert len(frames) == 4

@@ -162,6 +162,30 @@ async def test_sse_reconnects_with_last_event_id_and_drops_replays() -> None:  #
     assert all(s.closed for s in made)
 
 
+async def test_ndjson_reconnect_fills_the_log_gap_from_rest() -> None:
+    rec = Recorder()
+    first = ndjson(FULL, {"data": {"id": "task_1", "logs": [_log(1, "a")]}, "fields": ["logs"]})
+    # After the drop the server restarts from a snapshot: lines 2 and 3 were never streamed.
+    second = ndjson(
+        {**FULL, "status": 7},
+        {"data": {"id": "task_1", "logs": [_log(4, "d")]}, "fields": ["logs"]},
+        {**FULL, "status": 10},
+    )
+    _streams(
+        rec,
+        ([first, httpx.ReadError("reset")], "application/x-ndjson"),
+        ([second], "application/x-ndjson"),
+    )
+    rec.add("GET", GET, json_response(200, {**FULL, "status": 7}))
+    all_logs = [_log(0, "history"), _log(1, "a"), _log(2, "b"), _log(3, "c")]
+    rec.add("GET", GET + "/logs", json_response(200, {"task_id": "task_1", "logs": all_logs}))
+    client, _ = make_client(rec)
+    async with client:
+        events = await _collect(client.tasks.stream("task_1", known_log_ids=["log_0"]))
+    logs = [log.content for e in events if isinstance(e, TaskUpdate) for log in e.new_logs]
+    assert logs == ["a", "b", "c", "d"]
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [(401, UnauthorizedError), (403, ForbiddenError), (404, NotFoundError)],
@@ -284,6 +308,7 @@ async def test_reconnects_are_bounded_and_reset_after_progress() -> None:
     ]
     _streams(rec, *progress, ([ndjson({**FULL, "status": 10})], "application/x-ndjson"))
     rec.add("GET", GET, json_response(200, FULL))
+    rec.add("GET", GET + "/logs", json_response(200, {"logs": []}))
     client, _ = make_client(rec)
     async with client:
         events = await _collect(client.tasks.stream("task_1", max_reconnects=2))
@@ -313,6 +338,7 @@ async def test_watchdog_fires_on_slow_loris_and_heartbeats_keep_it_alive() -> No
     heartbeats.append(ndjson({**FULL, "status": 10}))
     made = _streams(rec, (trickle, "application/x-ndjson"), (heartbeats, "application/x-ndjson"))
     rec.add("GET", GET, json_response(200, FULL))
+    rec.add("GET", GET + "/logs", json_response(200, {"logs": []}))
     async with client:
         stream = client.tasks.stream("task_1")
         events = await _collect(stream)
@@ -329,6 +355,7 @@ async def test_watchdog_fires_on_silence() -> None:  # R17: real (short) timeout
     never = asyncio.Event()
     made = _streams(rec, ([ndjson(FULL), never], "application/x-ndjson"))
     rec.add("GET", GET, json_response(200, {**FULL, "status": 12}))
+    rec.add("GET", GET + "/logs", json_response(200, {"logs": []}))
     client, _ = make_client(rec, idle_timeout=0.05)
     async with client:
         events = await _collect(client.tasks.stream("task_1"))
