@@ -209,3 +209,5 @@ def ensure_logs(world: World, task: Task, until: float | None = None) -> None:
     task.logs = entries
     task.log_count = len(entries)
     task.logs_ready = True
+    if until is not None:
+        task.run_steps = steps

@@ -125,6 +125,13 @@ class Task:
             "version_id": spec.version_id(self.app.version),
         }
 
+    def engine_dto(self) -> dict[str, Any] | None:
+        """``{id, name, status}`` of the engine that ran the task (its current status)."""
+        if self.engine_id is None:
+            return None
+        status = self.worker.engine.status if self.worker is not None else "running"
+        return {"id": self.engine_id, "name": self.engine_name, "status": status}
+
     def event_dtos(self) -> list[dict[str, Any]]:
         """``TaskEvent`` per status transition."""
         out = []
@@ -166,9 +173,7 @@ class Task:
             "infra": self.infra,
             "workers": list(self.workers),
             "engine_id": self.engine_id,
-            "engine": None
-            if self.engine_id is None
-            else {"id": self.engine_id, "name": self.engine_name, "status": "running"},
+            "engine": self.engine_dto(),
             "worker_id": worker.id if worker else None,
             "worker": worker.summary() if worker else None,
             "run_at": rfc3339(self.run_at) if self.run_at is not None else None,

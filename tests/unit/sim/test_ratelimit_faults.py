@@ -8,9 +8,18 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
 import pytest
 
-from infdash.sim import ErrorBurst, RateLimits, RateLimitStorm, SimConfig, SimServer, World
+from infdash.sim import (
+    ErrorBurst,
+    FaultConfig,
+    RateLimits,
+    RateLimitStorm,
+    SimConfig,
+    SimServer,
+    World,
+)
 from tests.unit.sim.helpers import client, data, run
 
 
@@ -164,3 +173,29 @@ def test_faults_from_config_are_off_until_set(sim: SimServer) -> None:
         assert faults.error_burst.count == 0
         assert faults.rate_limit_storm.count == 0
         assert faults.stream_status is None
+
+
+def test_run_times_out_after_the_task_exists(sim: SimServer) -> None:
+    """R7 (timeout flavour): latency on /apps/run only; the client gives up, the task exists."""
+    with client(sim) as c:
+        before = sim.call(lambda w: len(w.tasks))
+        sim.call(lambda w: setattr(w.faults, "latency", 0.5))
+        sim.call(lambda w: setattr(w.faults, "latency_path_prefix", "/apps/run"))
+        with pytest.raises(httpx.ReadTimeout):
+            c.post("/apps/run", json={"app": "infsh/echo", "input": {}}, timeout=0.1)
+        assert sim.call(lambda w: (len(w.tasks), w.run_requests)) == (before + 1, 1)
+        assert c.get("/tasks", timeout=0.4).status_code == 200  # other routes not delayed
+
+
+def test_faults_from_config() -> None:
+    faults = FaultConfig(date_skew=120.0, stream_status=204)
+    config = SimConfig(seed=1, manual_clock=True, history_size=2, faults=faults)
+    with SimServer(config) as server, client(server) as c:
+        r = c.get("/tasks")
+        skew = parsedate_to_datetime(r.headers["date"]).timestamp() - config.start_time
+        assert 119 <= skew <= 121
+        assert c.get("/tasks/stream").status_code == 204
+        server.call(lambda w: setattr(w.faults, "stream_status", None))
+        with c.stream("GET", "/tasks/stream") as stream:
+            assert stream.status_code == 200
+    assert config.faults.stream_status == 204  # the world works on its own copy
