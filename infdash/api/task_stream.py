@@ -150,6 +150,7 @@ class TaskStream:
         self._deltas = DeltaAccumulator()
         self._progress = False
         self._streamed = False  # some connection delivered an update: a reconnect may leave a gap
+        self._replayed = False  # this connection replayed frames we had (Last-Event-ID ignored)
         self._gen = self._run()
 
     def __aiter__(self) -> AsyncIterator[TaskStreamEvent]:
@@ -240,6 +241,12 @@ class TaskStream:
         ) as response:
             self.connections += 1
             parser = await check_stream_response(self._client, response, self.path)
+            # A reconnect that does not resume (NDJSON, no event id yet, or a server that
+            # ignores Last-Event-ID and replays) misses the log lines written while we were
+            # away: once the new connection delivers its first frame, fetch them from REST.
+            may_gap = self._streamed
+            resumable = self.last_event_id is not None
+            self._replayed = False
             frames = read_frames(
                 response, parser, idle_timeout=self.idle_timeout, clock=self._client.monotonic
             )
@@ -250,6 +257,11 @@ class TaskStream:
                             continue
                         for event in self._handle(frame):
                             yield event
+                        if may_gap and self.task is not None and (not resumable or self._replayed):
+                            may_gap = False
+                            missed = await self._missed_logs()
+                            if missed:
+                                yield TaskUpdate(self.task, ("logs",), missed)
                         if self.done:
                             return
             finally:
@@ -264,6 +276,7 @@ class TaskStream:
     def _handle(self, frame: StreamFrame) -> list[TaskStreamEvent]:
         if frame.id is not None:
             if _is_replay(frame.id, self.last_event_id):
+                self._replayed = True
                 return []
             self.last_event_id = frame.id
         event = frame.event
@@ -328,13 +341,7 @@ class TaskStream:
         return tuple(fresh)
 
     async def _reconcile(self) -> TaskUpdate | None:
-        """GET the task (the REST record is the truth); an update if anything changed.
-
-        A stream that cannot resume (NDJSON, or no event id yet) restarts from a snapshot
-        without logs, so the log lines written while disconnected are fetched from
-        ``/tasks/{id}/logs`` too (deduped by id; pass ``known_log_ids`` for history the caller
-        already holds).
-        """
+        """GET the task (the REST record is the truth); an update if anything changed."""
         try:
             envelope = await self._client.request("GET", f"/tasks/{self.task_id}")
         except FINAL_ERRORS:
@@ -347,13 +354,13 @@ class TaskStream:
             return None
         data = dict(data)
         new_logs = self._new_logs(data.pop("logs", None))
-        if self.last_event_id is None and self._streamed:
-            new_logs += await self._missed_logs()
         data.setdefault("id", self.task_id)
         try:
             task = Task.from_dict(data)
         except ValueError:
             return None
+        if task.is_terminal and self._streamed:  # the stream will not deliver the last lines
+            new_logs += await self._missed_logs()
         changed = tuple(k for k, v in data.items() if self._raw.get(k) != v)
         self._raw = data
         self.task = task
@@ -364,6 +371,8 @@ class TaskStream:
         return TaskUpdate(task, changed, new_logs, source="reconcile")
 
     async def _missed_logs(self) -> tuple[TaskLog, ...]:
+        """Log entries from ``/tasks/{id}/logs`` not seen yet (pass ``known_log_ids`` for the
+        history the caller already holds)."""
         try:
             envelope = await self._client.request("GET", f"/tasks/{self.task_id}/logs")
         except FINAL_ERRORS:

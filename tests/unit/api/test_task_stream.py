@@ -142,6 +142,8 @@ async def test_sse_reconnects_with_last_event_id_and_drops_replays() -> None:  #
         ([replay], "text/event-stream"),
     )
     rec.add("GET", GET, json_response(200, {"data": {**FULL, "status": 7}}))
+    # The replay shows the server ignored Last-Event-ID: the gap is filled from REST once.
+    rec.add("GET", GET + "/logs", json_response(200, {"logs": [_log(1, "a"), _log(2, "b")]}))
     client, vt = make_client(rec, stream_format="sse")
     async with client:
         stream = client.tasks.stream("task_1")
@@ -156,6 +158,7 @@ async def test_sse_reconnects_with_last_event_id_and_drops_replays() -> None:  #
     assert second.headers["accept"] == "text/event-stream"
     logs = [log.content for e in events if isinstance(e, TaskUpdate) for log in e.new_logs]
     assert logs == ["a", "b"]  # no duplicate, no gap
+    assert len(rec.calls("GET", GET + "/logs")) == 1
     final = [e for e in events if isinstance(e, TaskUpdate)][-1]
     assert final.task.status is TaskStatus.COMPLETED
     assert stream.reconciles == 1
