@@ -178,3 +178,25 @@ def test_make_parser() -> None:
     assert isinstance(make_parser("ndjson"), NDJSONParser)
     with pytest.raises(ValueError, match="unknown stream format"):
         make_parser("xml")
+
+
+def test_batch_decoding_falls_back_per_frame() -> None:
+    # Two objects on one line are one malformed frame, not two frames (count check).
+    parser = NDJSONParser()
+    frames = _feed(parser, [b'{"id":"a"}\n{"id":"b"},{"id":"c"}\n{"id":"d"}\n'])
+    assert [f.data["id"] for f in frames] == ["a", "d"]
+    assert parser.stats.malformed == 1
+    # One bad payload among good ones in the same chunk spoils nothing else.
+    frames, sse_parser = _sse(b'data: {"n":1}\n\ndata: {"n":\n\ndata: {"n":3}\n\n')
+    assert [f.data for f in frames] == [{"n": 1}, {"n": 3}]
+    assert sse_parser.stats.malformed == 1
+
+
+def test_oversized_line_is_dropped_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import infdash.api.streams as streams
+
+    monkeypatch.setattr(streams, "MAX_LINE_BYTES", 16)
+    parser = NDJSONParser()
+    frames = _feed(parser, [b'{"id": "' + b"x" * 40, b'"}\n{"id":"ok"}\n'])
+    assert [f.data for f in frames if f.data == {"id": "ok"}] == [{"id": "ok"}]
+    assert parser.stats.malformed >= 1
