@@ -144,6 +144,7 @@ class TaskStream:
         self.connections = 0
         self.reconciles = 0
         self.last_event_id: str | None = None
+        self.server_retry: float | None = None
         self.task: Task | None = None
         self._raw: dict[str, Any] = {}
         self._seen_logs: set[str] = set(known_log_ids)
@@ -225,6 +226,8 @@ class TaskStream:
                     path=self.path,
                 )
             delay = retry_delay(failures - 1, retry_after, self._client.retry, self._client.rand)
+            if retry_after is None and failures == 1 and self.server_retry is not None:
+                delay = self.server_retry  # the server's SSE ``retry:`` for the first attempt
             if delay is None:  # Retry-After beyond the cap
                 raise StreamError(f"not reconnecting: {reason}", method="GET", path=self.path)
             yield StreamReconnecting(failures, delay, reason)
@@ -274,6 +277,8 @@ class TaskStream:
         self.stats.bytes += stats.bytes
 
     def _handle(self, frame: StreamFrame) -> list[TaskStreamEvent]:
+        if frame.retry is not None:
+            self.server_retry = min(frame.retry / 1000, self._client.retry.max_delay)
         if frame.id is not None:
             if _is_replay(frame.id, self.last_event_id):
                 self._replayed = True

@@ -189,6 +189,24 @@ async def test_ndjson_reconnect_fills_the_log_gap_from_rest() -> None:
     assert logs == ["a", "b", "c", "d"]
 
 
+async def test_first_reconnect_uses_the_servers_retry_field() -> None:  # R11
+    rec = Recorder()
+    first = b"retry: 2500\n\n" + sse("update", FULL, 1)
+    _streams(
+        rec,
+        ([first, b""], "text/event-stream"),
+        ([b""], "text/event-stream"),
+        ([sse("update", {**FULL, "status": 10}, 2)], "text/event-stream"),
+    )
+    rec.add("GET", GET, json_response(200, FULL))
+    client, vt = make_client(rec, stream_format="sse")
+    async with client:
+        events = await _collect(client.tasks.stream("task_1"))
+    delays = [e.delay for e in events if isinstance(e, StreamReconnecting)]
+    assert delays == [2.5, 0.5]  # then full-jitter backoff: rand 0.5 × 0.5·2^1
+    assert vt.sleeps == delays
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [(401, UnauthorizedError), (403, ForbiddenError), (404, NotFoundError)],
