@@ -181,7 +181,7 @@ class TaskStream:
     async def _run(self) -> AsyncGenerator[TaskStreamEvent, None]:
         failures = 0
         while True:
-            retry_after: float | None = None
+            limited: RateLimitedError | None = None
             stop = False
             self._progress = False
             try:
@@ -196,9 +196,7 @@ class TaskStream:
             except NoContent:
                 stop, reason = True, "server asked not to reconnect (204)"
             except RateLimitedError as exc:
-                retry_after, reason = exc.retry_after, str(exc)
-                if retry_after is not None and retry_after > self._client.retry.max_retry_after:
-                    raise
+                reason, limited = str(exc), exc
             except StreamContentError:
                 # A wrong content type will not fix itself: reconcile, then say so.
                 update = await self._reconcile()
@@ -225,11 +223,12 @@ class TaskStream:
                     method="GET",
                     path=self.path,
                 )
+            retry_after = limited.retry_after if limited is not None else None
             delay = retry_delay(failures - 1, retry_after, self._client.retry, self._client.rand)
+            if delay is None:  # only a 429 whose Retry-After is beyond the cap
+                raise limited or StreamError(f"not reconnecting: {reason}", path=self.path)
             if retry_after is None and failures == 1 and self.server_retry is not None:
                 delay = self.server_retry  # the server's SSE ``retry:`` for the first attempt
-            if delay is None:  # Retry-After beyond the cap
-                raise StreamError(f"not reconnecting: {reason}", method="GET", path=self.path)
             yield StreamReconnecting(failures, delay, reason)
             await self._client.sleep(delay)
 

@@ -16,6 +16,7 @@ import pytest
 from infdash.api import (
     ForbiddenError,
     NotFoundError,
+    RateLimitedError,
     StreamContentError,
     StreamError,
     StreamReconnecting,
@@ -245,9 +246,10 @@ async def test_429_beyond_cap_raises() -> None:
     rec.add(
         "GET", PATH, json_response(429, {"type": "x/errors/rate_limited"}, {"retry-after": "600"})
     )
+    rec.add("GET", GET, json_response(200, FULL))
     client, vt = make_client(rec)
     async with client:
-        with pytest.raises(Exception, match="retry in 600"):
+        with pytest.raises(RateLimitedError, match="retry in 600"):
             await _collect(client.tasks.stream("task_1"))
     assert vt.sleeps == []
 
