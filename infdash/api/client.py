@@ -28,6 +28,7 @@ from infdash.api.errors import (
 from infdash.api.ratelimit import LimitClass, RateLimitTracker
 from infdash.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, retry_delay
 from infdash.api.streams import DEFAULT_IDLE_TIMEOUT
+from infdash.api.tasks import TasksAPI
 
 StreamFormat = Literal["sse", "ndjson"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -125,8 +126,6 @@ class InferenceClient:
             write=timeout.write,
             pool=timeout.pool,
         )
-        from infdash.api.tasks import TasksAPI
-
         self.tasks = TasksAPI(self)
 
     def __repr__(self) -> str:
