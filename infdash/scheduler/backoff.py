@@ -155,9 +155,13 @@ class CircuitBreaker:
         self.backoff.success()
 
     def record_failure(self) -> None:
+        """Count a failure.  While open, late answers to requests sent before it opened do not
+        lengthen the interval: only the probe's failure (or the threshold) does."""
         self._failures += 1
-        self._probe_out = False
-        if self._state is not BreakerState.CLOSED or self._failures >= self.threshold:
+        if self._state is BreakerState.OPEN:
+            return
+        if self._state is BreakerState.HALF_OPEN or self._failures >= self.threshold:
+            self._probe_out = False
             self._state = BreakerState.OPEN
             self._open_until = self._clock() + self.backoff.failure()
 

@@ -33,6 +33,11 @@ from infdash.scheduler.ratelimit import (
 )
 
 
+_EPSILON = 1e-9
+_MIN_WAIT = 1e-6
+"""A refusal always names a later time, so a loop that sleeps until it cannot spin."""
+
+
 class Priority(IntEnum):
     """Who is asking: the lower the priority, the more of the reserve it must leave alone."""
 
@@ -242,9 +247,10 @@ class Budget:
         remaining = self._projected(st, now, with_drain=priority is not Priority.USER)
         if remaining is not None and remaining - st.spec.safety - floor < 1:
             return Admission(False, st.server_fresh_until, "server-remaining")
-        if st.tokens - floor < 1:
-            rate = self._rate(st, now)
-            return Admission(False, now + (floor + 1 - st.tokens) / rate, "tokens")
+        deficit = floor + 1 - st.tokens
+        if deficit > _EPSILON:  # tolerance: refill maths must not strand us a hair short
+            wait = max(deficit / self._rate(st, now), _MIN_WAIT)
+            return Admission(False, now + wait, "tokens")
         if take:
             st.tokens -= 1
             if st.server_remaining is not None:

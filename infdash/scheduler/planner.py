@@ -228,9 +228,8 @@ class Planner:
         if self.breaker is not None and self.breaker.state is not BreakerState.CLOSED:
             retry_at = self.breaker.retry_at()
             if self.breaker.state is BreakerState.OPEN or retry_at is None:
-                if retry_at is not None:
-                    wake.append(retry_at)
-                return Plan((), min(wake, default=None))
+                # Nothing goes before the breaker reopens (or its probe answers).
+                return Plan((), retry_at)
             probe_only = True
         actions: list[PollAction] = []
         for cls in sorted({lane[0] for lane in self._lanes}):
