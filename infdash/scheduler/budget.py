@@ -32,7 +32,6 @@ from infdash.scheduler.ratelimit import (
     server_wait,
 )
 
-
 _EPSILON = 1e-9
 _MIN_WAIT = 1e-6
 """A refusal always names a later time, so a loop that sleeps until it cannot spin."""

@@ -32,6 +32,11 @@ def planner(clock: FakeClock, rng: random.Random, budget: Budget) -> Planner:
     return Planner(budget, clock=clock, rng=rng, breaker=breaker)
 
 
+def tier_of(planner: Planner, key: ResourceKey) -> Tier | None:
+    entry = planner.subscriptions.get(key)
+    return None if entry is None else entry.tier
+
+
 def run(planner: Planner, outcome: Outcome = Outcome.OK, **kw: bool) -> list[PollAction]:
     """Plan once and complete every action with ``outcome``."""
     actions = list(planner.plan().actions)
@@ -45,11 +50,12 @@ def test_two_subscribers_coalesce_into_one_poll(planner: Planner) -> None:
     planner.subscribe(A, "detail", Tier.FOCUSED)
     entry = planner.subscriptions.get(A)
     assert entry is not None
-    assert entry.tier is Tier.FOCUSED  # the highest tier wins
+    assert tier_of(planner, A) is Tier.FOCUSED  # the highest tier wins
     assert planner.plan().actions == (PollAction(A, Action.FULL),)
     planner.complete(A, Outcome.OK)
     planner.release(A, "detail")
-    assert entry.tier is Tier.VISIBLE  # still watched, at the remaining owner's tier
+    assert entry.owners == {"table": Tier.VISIBLE}
+    assert tier_of(planner, A) is Tier.VISIBLE  # still watched, at the remaining owner's tier
     assert A in planner.subscriptions
     planner.release(A, "table")
     assert A not in planner.subscriptions

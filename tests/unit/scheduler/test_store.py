@@ -144,9 +144,13 @@ def test_nested_batches_flush_once_at_the_outermost_end(
 
 
 def test_a_batch_that_raises_still_notifies(store: Store[Task], changes: list[Change]) -> None:
-    with pytest.raises(RuntimeError), store.batch():
-        store.apply(Task("a", TaskStatus.QUEUED, at(1)))
-        raise RuntimeError("boom")
+    def failing_batch() -> None:
+        with store.batch():
+            store.apply(Task("a", TaskStatus.QUEUED, at(1)))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_batch()
     assert changes == [Change(frozenset({"a"}))]
 
 
