@@ -124,6 +124,19 @@ def test_server_remaining_below_reserve_stops_polls_but_not_users(
     assert budget.try_acquire(GET, Priority.POLL).granted
 
 
+def test_a_low_remaining_gone_stale_is_probed_once_before_spending(
+    budget: Budget, clock: FakeClock
+) -> None:
+    spec = budget.limit(GET)
+    observe(budget, clock, remaining=spec.safety + spec.reserve + 3, reset_in=2)
+    clock.advance(5.0)  # the window moved on; others may have emptied it meanwhile
+    assert budget.server_remaining(GET) is None
+    assert budget.try_acquire(GET, Priority.POLL).granted
+    assert budget.try_acquire(GET, Priority.USER).reason == "probing"
+    observe(budget, clock, remaining=400, reset_in=30)
+    assert drain(budget, Priority.POLL) > 1
+
+
 @pytest.mark.parametrize("skew", [-300.0, 300.0])
 def test_closure_length_comes_from_reset_minus_server_date(clock: FakeClock, skew: float) -> None:
     budget = Budget(clock=clock, rng=random.Random(5))
