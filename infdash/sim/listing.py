@@ -16,7 +16,7 @@ from typing import Any
 
 from infdash.sim.clock import parse_rfc3339
 from infdash.sim.respond import ApiError, invalid_request
-from infdash.sim.tasks import STATUS_BY_NAME, STATUS_NAMES, Task
+from infdash.sim.tasks import STATUS_BY_NAME, Task
 
 MAX_ROWS = 10_000
 DEFAULT_LIMIT = 10
@@ -227,8 +227,3 @@ def run_query(tasks: Iterable[Task], q: ListQuery) -> dict[str, Any]:
         "items_per_page": len(page),
         "total_items": len(rows),
     }
-
-
-def status_name(code: int) -> str:
-    """Lowercase name of a status code."""
-    return STATUS_NAMES.get(code, "unknown")

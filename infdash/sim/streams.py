@@ -8,6 +8,7 @@ on ``receive`` closes the subscription when the client leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -136,33 +137,33 @@ class _StreamBase(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         faults = self.world.faults
         media = "application/x-ndjson" if self.framer.ndjson else "text/event-stream"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", f"{media}; charset=utf-8".encode()),
-                    (b"cache-control", b"no-cache"),
-                    (b"x-accel-buffering", b"no"),
-                ],
-            }
-        )
-        sub = self.world.subscribe(self.task_id)
+        sub = self.world.subscribe(self.task_id)  # before the headers: no event can slip by
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
             sub.close()
 
-        watcher = asyncio.get_running_loop().create_task(watch())
-        writer = _Writer(send, faults)
+        watcher: asyncio.Task[None] | None = None
         try:
-            await self.produce(sub, writer, faults)
-        except _Dropped:
-            pass
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", f"{media}; charset=utf-8".encode()),
+                        (b"cache-control", b"no-cache"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
+            watcher = asyncio.get_running_loop().create_task(watch())
+            with contextlib.suppress(_Dropped):
+                await self.produce(sub, writer=_Writer(send, faults), faults=faults)
         finally:
             self.world.unsubscribe(self.task_id, sub)
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def produce(self, sub: Subscription, writer: _Writer, faults: FaultConfig) -> None:

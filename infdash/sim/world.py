@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-from collections.abc import Callable
 from typing import Any
 
 from infdash.sim.catalog import AppRef
@@ -19,8 +18,9 @@ from infdash.sim.config import FaultConfig, SimConfig
 from infdash.sim.engines import EnginePool
 from infdash.sim.ids import make_id
 from infdash.sim.logs import log_entry
-from infdash.sim.pubsub import Signal, Subscription
+from infdash.sim.pubsub import Subscription
 from infdash.sim.ratelimit import RateLimiter
+from infdash.sim.seed import seed_world
 from infdash.sim.tasks import (
     CANCELLED,
     CANCELLING,
@@ -29,6 +29,7 @@ from infdash.sim.tasks import (
     StreamEvent,
     Task,
 )
+from infdash.sim.walk import Walker
 
 
 class InvalidTransition(Exception):
@@ -60,8 +61,6 @@ class World:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
-        from infdash.sim.walk import Walker  # walk imports World for typing only
-
         self.walker = Walker(self)
 
     # clock -----------------------------------------------------------------------------
@@ -71,8 +70,6 @@ class World:
 
     def start(self) -> None:
         """Seed history and start the clock; must run on the serving loop."""
-        from infdash.sim.seed import seed_world
-
         self.sched.start()
         seed_world(self)
 
@@ -296,10 +293,3 @@ class World:
         else:
             self._waiters.setdefault(task.id, []).append(fut)
         return fut
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
-        """Schedule a world-level callback in simulated time."""
-        self.sched.call_later(delay, fn)
-
-
-__all__ = ["InvalidTransition", "Signal", "World"]

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 
 from infdash.sim import SimServer, World
 
 TIMEOUT = httpx.Timeout(5.0)
+T = TypeVar("T")
+
+
+def eventually(sim: SimServer, fn: Callable[[World], T], within: float = 5.0) -> T:
+    """Re-read ``fn(world)`` until it is truthy (for effects of another thread, e.g. a
+    disconnect or a webhook answer); busy-polls the server loop, never sleeps."""
+    deadline = time.monotonic() + within
+    while True:
+        value = sim.call(fn)
+        if value or time.monotonic() > deadline:
+            return value
 
 
 def client(sim: SimServer, **headers: str) -> httpx.Client:

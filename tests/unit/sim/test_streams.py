@@ -8,7 +8,15 @@ from typing import Any
 import httpx
 
 from infdash.sim import SimServer
-from tests.unit.sim.helpers import Frames, client, data, run, sse_event, sse_fields
+from tests.unit.sim.helpers import (
+    Frames,
+    client,
+    data,
+    eventually,
+    run,
+    sse_event,
+    sse_fields,
+)
 
 NDJSON = {"Accept": "application/x-ndjson", "Cache-Control": "no-cache",
           "Accept-Encoding": "identity"}  # fmt: skip
@@ -211,12 +219,11 @@ def test_disconnect_releases_subscription(sim: SimServer) -> None:
     with client(sim) as c:
         task_id = run(c, "infsh/slow")
         with c.stream("GET", f"/tasks/{task_id}/stream") as r:
-            Frames(r, ndjson=False).next()
+            frames = Frames(r, ndjson=False)
+            assert frames.next() == b"retry: 1000"
+            assert b"event: update" in (frames.next() or b"")
             assert sim.call(lambda w: w.stream_count()) == 1
-    for _ in range(5000):
-        if sim.call(lambda w: w.stream_count()) == 0:
-            break
-    assert sim.call(lambda w: w.stream_count()) == 0
+    assert eventually(sim, lambda w: w.stream_count() == 0)
 
 
 def test_unknown_task_stream_is_404(sim: SimServer) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infdash.sim import SimServer
-from tests.unit.sim.helpers import client, data, run
+from tests.unit.sim.helpers import client, data, eventually, run
 
 
 class _Receiver(ThreadingHTTPServer):
@@ -58,10 +58,8 @@ def test_webhook_delivered_once(sim: SimServer, receiver: _Receiver, app: str, s
         task = data(c.get(f"/tasks/{task_id}"))
         assert task["webhook"] == url
     sim.advance(60)
-    for _ in range(10000):  # the record lands once the receiver's answer is back
-        deliveries = sim.call(lambda w: list(w.webhook_deliveries))
-        if deliveries:
-            break
+    # the record lands once the receiver's answer is back
+    deliveries = eventually(sim, lambda w: list(w.webhook_deliveries))
     assert deliveries == [{"task_id": task_id, "url": url, "status": 200}]
     assert len(receiver.bodies) == 1
     body = receiver.bodies[0]
