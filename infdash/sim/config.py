@@ -45,6 +45,18 @@ class ErrorBurst:
     """Only paths (without the ``/v1`` prefix) starting with this fail; "" = every route."""
     after_handler: bool = False
     """Run the real handler first (a task is created) and then answer with the failure (R7)."""
+    statuses: tuple[int, ...] = ()
+    """If set, failures cycle through these statuses instead of ``status`` (R5: 500/502/503/504)."""
+    _served: int = field(default=0, repr=False, compare=False)
+
+    def next_status(self) -> int:
+        """Consume one failure and return its status."""
+        self.count -= 1
+        if not self.statuses:
+            return self.status
+        status = self.statuses[self._served % len(self.statuses)]
+        self._served += 1
+        return status
 
 
 @dataclass
@@ -129,5 +141,8 @@ class SimConfig:
     """Real seconds a webhook POST may take before it is abandoned (never retried)."""
     sse_retry_ms: int | None = 1000
     """``retry:`` field sent at the start of every SSE stream; None = omitted."""
+    traffic_interval: float | None = None
+    """If set, a new task of a random catalogue app arrives about every this many simulated
+    seconds (jittered ±50 %), so a demo keeps moving; None = no background traffic."""
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Injected faults (all off by default)."""

@@ -70,14 +70,14 @@ class Gate:
             return
         burst = faults.error_burst
         if burst.count > 0 and path.startswith(burst.path_prefix):
-            burst.count -= 1
+            status = burst.next_status()
             if burst.after_handler:
 
                 async def discard(message: Message) -> None:
                     return None
 
                 await self.app(scope, receive, discard)
-            await fail(burst.status, "internal_error", "injected server error", {})
+            await fail(status, "internal_error", "injected server error", {})
             return
         klass = limit_class(scope["method"], path)
         if klass is not None:

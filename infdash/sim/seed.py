@@ -109,6 +109,29 @@ def seed_world(world: World) -> None:
         world.walker.run(task, remaining=task.plan["run"] - (now - run_start))
 
 
+def schedule_traffic(world: World) -> None:
+    """Background arrivals every ``traffic_interval`` (±50 %), from their own random stream."""
+    interval = world.config.traffic_interval
+    if not interval or interval <= 0:
+        return
+    rng = random.Random(f"{world.config.seed}:traffic")
+    names = list(APP_WEIGHTS)
+    weights = [APP_WEIGHTS[n] for n in names]
+    count = 0
+
+    def arrive() -> None:
+        nonlocal count
+        if world.closing:
+            return
+        count += 1
+        spec = CATALOG[rng.choices(names, weights)[0]]
+        app = AppRef(spec, spec.latest, spec.functions[0])
+        world.create_task(app, {"input": sample_input(spec, rng, count)})
+        world.sched.call_later(interval * rng.uniform(0.5, 1.5), arrive)
+
+    world.sched.call_later(interval * rng.uniform(0.5, 1.5), arrive)
+
+
 def _walk_past(world: World, task: Task, rng: random.Random) -> None:
     roll = rng.random()
     if task.app.spec.fails:

@@ -20,7 +20,7 @@ from infdash.sim.ids import make_id
 from infdash.sim.logs import log_entry
 from infdash.sim.pubsub import Subscription
 from infdash.sim.ratelimit import RateLimiter
-from infdash.sim.seed import seed_world
+from infdash.sim.seed import schedule_traffic, seed_world
 from infdash.sim.tasks import (
     CANCELLED,
     CANCELLING,
@@ -72,6 +72,7 @@ class World:
         """Seed history and start the clock; must run on the serving loop."""
         self.sched.start()
         seed_world(self)
+        schedule_traffic(self)
 
     async def stop(self) -> None:
         """Close every stream, release held requests, stop timers and background jobs."""

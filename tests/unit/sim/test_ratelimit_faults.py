@@ -199,3 +199,12 @@ def test_faults_from_config() -> None:
         with c.stream("GET", "/tasks/stream") as stream:
             assert stream.status_code == 200
     assert config.faults.stream_status == 204  # the world works on its own copy
+
+
+def test_error_burst_cycles_statuses(sim: SimServer) -> None:
+    """R5: a burst of mixed 5xx, then healthy."""
+    burst = ErrorBurst(count=5, statuses=(500, 502, 503, 504))
+    sim.call(lambda w: setattr(w.faults, "error_burst", burst))
+    with client(sim) as c:
+        codes = [c.get("/tasks").status_code for _ in range(6)]
+    assert codes == [500, 502, 503, 504, 500, 200]

@@ -287,3 +287,15 @@ def test_history_shape(sim: SimServer) -> None:
     assert statuses.count(7) == 3
     assert {t["app_ref"].split("@")[0] for t in items} >= {"infsh/echo", "infsh/flux"}
     assert len({t["id"] for t in items}) == 43
+
+
+def test_background_traffic_keeps_the_world_moving() -> None:
+    config = SimConfig(
+        seed=8, manual_clock=True, history_size=0, running_at_start=0, traffic_interval=10.0
+    )
+    with SimServer(config) as server:
+        assert server.call(lambda w: len(w.tasks)) == 0
+        server.advance(120)
+        tasks = server.call(lambda w: [(t.app.spec.ref, t.status) for t in w.tasks.values()])
+    assert 7 <= len(tasks) <= 25
+    assert any(status in (10, 11) for _, status in tasks)
