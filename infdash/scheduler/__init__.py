@@ -14,16 +14,16 @@ from infdash.scheduler.backoff import (
     CircuitBreaker,
     full_jitter,
 )
-from infdash.scheduler.budget import (
+from infdash.scheduler.budget import Budget
+from infdash.scheduler.clock import Clock, FakeClock
+from infdash.scheduler.limits import (
     DEFAULT_CLASSES,
     Admission,
-    Budget,
     BudgetConfig,
     Closure,
     LimitClass,
     Priority,
 )
-from infdash.scheduler.clock import Clock, FakeClock
 from infdash.scheduler.planner import Outcome, Plan, Planner, PollAction
 from infdash.scheduler.policy import Tier, TierIntervals, TierPolicy, stretch
 from infdash.scheduler.ratelimit import (

@@ -7,7 +7,10 @@ every response clamps the bucket to ``Remaining − safety``; ``Remaining == 0``
 server's reset (plus 0–10 % jitter), after which one probe goes before the rest.  Polling keeps
 ``reserve`` tokens (and ``reserve`` of the server's Remaining) free so user actions — cancel,
 drain, run — are never starved, and polling slows in proportion as Remaining falls below
-``low_water``, so the bucket runs dry before the server has to say 429 (R1–R4, R35).
+``low_water``, so the bucket runs dry before the server has to say 429 (R1–R4).  When another
+client shares the key (R35), the rate at which Remaining falls faster than we spend is learnt
+and projected forward, and a low Remaining that has gone stale is probed with one request
+before any more are spent.
 """
 
 from __future__ import annotations
@@ -17,113 +20,23 @@ import random
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from infdash.scheduler.backoff import full_jitter
 from infdash.scheduler.clock import Clock
-from infdash.scheduler.ratelimit import (
-    GET_TASK,
-    MAX_WAIT,
-    OTHER,
-    RUN,
-    UPLOAD,
-    RateLimitObservation,
-    WaitSource,
-    server_wait,
+from infdash.scheduler.limits import (
+    DEFAULT_CLASSES,
+    Admission,
+    BudgetConfig,
+    Closure,
+    LimitClass,
+    Priority,
+    priority_floor,
 )
+from infdash.scheduler.ratelimit import OTHER, RateLimitObservation, WaitSource, server_wait
 
 _EPSILON = 1e-9
 _MIN_WAIT = 1e-6
 """A refusal always names a later time, so a loop that sleeps until it cannot spin."""
-
-
-class Priority(IntEnum):
-    """Who is asking: the lower the priority, the more of the reserve it must leave alone."""
-
-    POLL = 0
-    FOCUSED = 1
-    """Polls of what the user is looking at: may use half the reserve, so they never queue
-    behind background polls that keep the bucket at the reserve line."""
-    USER = 2
-
-
-@dataclass(frozen=True, slots=True)
-class LimitClass:
-    """One server limit class and how much of it this client allows itself."""
-
-    name: str
-    per_minute: int
-    """Most requests this client sends in any 60 s window (polls and user actions together)."""
-    burst: int
-    reserve: int = 0
-    """Tokens (and server Remaining) polling may not take; user actions may."""
-    safety: int = 1
-    """Server Remaining nobody spends: slack for requests already in flight."""
-    low_water: int = 0
-    """Below this server Remaining, polling refills proportionally slower."""
-    server_limit: int | None = None
-    """The documented server limit per minute, for display."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.burst < self.per_minute:
-            raise ValueError(f"{self.name}: need 0 < burst < per_minute")
-        if not 0 <= self.reserve < self.burst:
-            raise ValueError(f"{self.name}: need 0 <= reserve < burst")
-        if self.safety < 0 or self.low_water < 0:
-            raise ValueError(f"{self.name}: safety and low_water cannot be negative")
-
-    @property
-    def refill_per_second(self) -> float:
-        return (self.per_minute - self.burst) / 60.0
-
-
-DEFAULT_CLASSES: tuple[LimitClass, ...] = (
-    LimitClass(RUN, per_minute=90, burst=5, safety=1, low_water=10, server_limit=100),
-    LimitClass(
-        GET_TASK, per_minute=850, burst=20, reserve=5, safety=2, low_water=50, server_limit=1000
-    ),
-    LimitClass(UPLOAD, per_minute=45, burst=3, safety=1, low_water=5, server_limit=50),
-    LimitClass(
-        OTHER, per_minute=540, burst=10, reserve=3, safety=2, low_water=30, server_limit=600
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetConfig:
-    max_wait: float = MAX_WAIT
-    reopen_jitter: float = 0.10
-    """Closures last 0–10 % longer, at random, so pollers do not all wake together."""
-    fallback_base: float = 0.5
-    fallback_cap: float = 8.0
-    fallback_floor: float = 1.0
-    """Never reopen sooner than this after a 429 without usable headers: no tight loop."""
-    fallback_poll_hold: float = 30.0
-    """After such a 429, polling waits this long (user actions only the short fallback)."""
-    unknown_reset_ttl: float = 1.0
-    """How long a Remaining without a usable Reset is trusted."""
-    probe_timeout: float = 10.0
-    history_window: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """The answer to "may I send one request now?"."""
-
-    granted: bool
-    retry_at: float
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Closure:
-    """An episode in which the server told a whole class to stop."""
-
-    status: int
-    source: WaitSource
-    started_at: float
-    until: float
-    capped: bool
 
 
 @dataclass(slots=True)
@@ -147,13 +60,6 @@ class _ClassState:
     fallback_attempt: int = 0
     episodes: int = 0
     sent: deque[float] = field(default_factory=deque)
-
-
-def _floor(spec: LimitClass, priority: Priority) -> int:
-    """Tokens (and server Remaining) a request of ``priority`` must leave for higher ones."""
-    if priority is Priority.POLL:
-        return spec.reserve
-    return spec.reserve // 2 if priority is Priority.FOCUSED else 0
 
 
 class Budget:
@@ -241,7 +147,7 @@ class Budget:
             probe_due = st.probe_sent_at + self.config.probe_timeout
             if now < probe_due:
                 return Admission(False, probe_due, "probing")
-        floor = _floor(st.spec, priority)
+        floor = priority_floor(st.spec, priority)
         # Users spend what the server last said is left; polls also allow for others' drain.
         remaining = self._projected(st, now, with_drain=priority is not Priority.USER)
         if remaining is not None and remaining - st.spec.safety - floor < 1:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from infdash.scheduler.backoff import BreakerState, CircuitBreaker, full_jitter
-from infdash.scheduler.budget import Budget, Priority
+from infdash.scheduler.budget import Budget
 from infdash.scheduler.clock import Clock
+from infdash.scheduler.limits import Priority
 from infdash.scheduler.policy import Tier, TierIntervals, TierPolicy, stretch
 from infdash.scheduler.subscriptions import (
     Action,

@@ -49,13 +49,20 @@ def replace_fields(record: R, fields: Mapping[str, object]) -> R:
     return cast(R, dataclasses.replace(cast(Any, record), **changes))
 
 
+def _comparable(a: datetime, b: datetime) -> bool:
+    """Both aware or both naive: comparing a mix would raise."""
+    return (a.utcoffset() is None) == (b.utcoffset() is None)
+
+
 def supersedes(old: R, new: R, rank: Callable[[R], int], is_terminal: Callable[[R], bool]) -> bool:
     """May ``new`` replace ``old``?  Final states are sticky; newer wins; ties go by rank."""
     if is_terminal(old) and not is_terminal(new):
         return False
     old_at, new_at = old.updated_at, new.updated_at
-    if old_at is not None and new_at is not None and old_at != new_at:
-        return new_at > old_at
+    if old_at is not None and new_at is not None and _comparable(old_at, new_at):
+        newer, older = new_at > old_at, new_at < old_at
+        if newer or older:
+            return newer
     return rank(new) >= rank(old)
 
 

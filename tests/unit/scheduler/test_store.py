@@ -77,6 +77,13 @@ def test_without_timestamps_rank_decides(store: Store[Task]) -> None:
     assert store.apply(Task("t1", TaskStatus.UPLOADING, None))
 
 
+def test_a_naive_timestamp_falls_back_to_rank_instead_of_raising(store: Store[Task]) -> None:
+    store.apply(Task("t1", TaskStatus.RUNNING, at(5)))
+    naive = datetime(2030, 1, 1)
+    assert not store.apply(Task("t1", TaskStatus.QUEUED, naive))
+    assert store.apply(Task("t1", TaskStatus.UPLOADING, naive))
+
+
 def test_terminal_states_are_sticky(store: Store[Task]) -> None:
     store.apply(Task("t1", TaskStatus.COMPLETED, at(10)))
     # Even a "newer" non-final update cannot take a finished task back.
