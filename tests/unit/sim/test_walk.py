@@ -299,3 +299,25 @@ def test_background_traffic_keeps_the_world_moving() -> None:
         tasks = server.call(lambda w: [(t.app.spec.ref, t.status) for t in w.tasks.values()])
     assert 7 <= len(tasks) <= 25
     assert any(status in (10, 11) for _, status in tasks)
+
+
+def test_pinned_worker_waits_for_that_worker(sim: SimServer) -> None:
+    with client(sim) as c:
+        busy = sim.call(lambda w: next(wk.id for wk in w.engines.workers() if wk.status == "busy"))
+        holder = sim.call(lambda w: next(wk.task_id for wk in w.engines.workers() if wk.id == busy))
+        task_id = run(c, "infsh/echo", workers=[busy])
+        sim.advance(10)
+        assert task_walk(sim, task_id) == [1, 2]  # other workers are idle, but not pinned
+        c.post(f"/tasks/{holder}/cancel", json={"force": True})
+        sim.advance(20)
+        assert task_walk(sim, task_id)[-1] == 10
+        assert data(c.get(f"/tasks/{task_id}"))["worker_id"] == busy
+
+
+def test_short_id_and_latest_version(sim: SimServer) -> None:
+    with client(sim) as c:
+        task_id = run(c, "infsh/llm@latest")
+        task = data(c.get(f"/tasks/{task_id}"))
+        assert task["app_version"]["version"] == "2.1.0"
+        assert data(c.get(f"/tasks/{task['short_id']}"))["id"] == task_id
+        assert data(c.get(f"/tasks/{task['short_id']}/status"))["id"] == task_id
