@@ -17,7 +17,6 @@ Rules it keeps (ARCHITECTURE §5, performance.md §2.3):
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from enum import StrEnum
 from infdash.scheduler.backoff import BreakerState, CircuitBreaker, full_jitter
 from infdash.scheduler.budget import Budget
 from infdash.scheduler.clock import Clock
+from infdash.scheduler.lanes import LANE_ORDER, DueIndex
 from infdash.scheduler.limits import Priority
 from infdash.scheduler.policy import Tier, TierIntervals, TierPolicy, stretch
 from infdash.scheduler.subscriptions import (
@@ -63,10 +63,6 @@ class Plan:
     """When to call :meth:`Planner.plan` again; None: only after a completion or a change."""
 
 
-_Lane = tuple[str, Tier, Transport]
-_LANE_ORDER = [(tier, tr) for tier in sorted(Tier, reverse=True) for tr in Transport]
-
-
 class Planner:
     """Subscriptions + budget + breaker → poll decisions.  Mutate subscriptions through it."""
 
@@ -86,18 +82,16 @@ class Planner:
         self._clock = clock
         self._rng = rng
         self._paused: set[str] = set()
-        self._lanes: dict[_Lane, list[tuple[float, int, int, ResourceKey]]] = {}
-        self._delayed: list[tuple[float, int, int, ResourceKey]] = []
-        self._versions: dict[ResourceKey, int] = {}
-        self._seq = 0
+        self._index = DueIndex()
         self._intervals: dict[str, TierIntervals] | None = None
 
     # -- subscriptions -------------------------------------------------------------------
 
     def subscribe(self, key: ResourceKey, owner: str, tier: Tier = Tier.BACKGROUND) -> None:
+        """Add ``owner``'s interest in ``key`` (again with another tier to change it)."""
         entry = self.subscriptions.subscribe(key, owner, tier)
         if entry.in_flight is None:
-            self._index(entry)
+            self._index.place(entry, self._clock())
         self._intervals = None
 
     def subscribe_many(self, keys: Iterable[ResourceKey], owner: str, tier: Tier) -> None:
@@ -106,7 +100,7 @@ class Planner:
 
     def release(self, key: ResourceKey, owner: str) -> None:
         if self.subscriptions.release(key, owner):
-            self._versions.pop(key, None)
+            self._index.drop(key)
         else:
             self._reindex(key)
         self._intervals = None
@@ -161,9 +155,7 @@ class Planner:
     def reset(self) -> None:
         """Forget every subscription and poll state (the profile changed)."""
         self.subscriptions.clear()
-        self._lanes.clear()
-        self._delayed.clear()
-        self._versions.clear()
+        self._index.clear()
         self._intervals = None
 
     # -- intervals -----------------------------------------------------------------------
@@ -219,12 +211,13 @@ class Planner:
             return Plan((), None)
         now = self._clock()
         wake: list[float] = []
-        while self._delayed and self._delayed[0][0] <= now:
-            _, _, version, key = heapq.heappop(self._delayed)
-            if self._versions.get(key) == version:
-                self._reindex(key)
-        if self._delayed:
-            wake.append(self._delayed[0][0])
+        if self._index.needs_compaction(len(self.subscriptions)):
+            self._index.rebuild(self.subscriptions, now)
+        for key in self._index.release_delayed(now):
+            self._reindex(key)
+        next_delayed = self._index.next_delayed()
+        if next_delayed is not None:
+            wake.append(next_delayed)
         probe_only = False
         if self.breaker is not None and self.breaker.state is not BreakerState.CLOSED:
             retry_at = self.breaker.retry_at()
@@ -233,7 +226,7 @@ class Planner:
                 return Plan((), retry_at)
             probe_only = True
         actions: list[PollAction] = []
-        for cls in sorted({lane[0] for lane in self._lanes}):
+        for cls in self._index.classes():
             if self._plan_class(cls, now, actions, wake, probe_only) and probe_only:
                 break
         return Plan(tuple(actions), min(wake, default=None))
@@ -247,13 +240,10 @@ class Planner:
         probe_only: bool,
     ) -> bool:
         """Drain due lanes of one class in priority order; True if a probe was sent."""
-        for tier, transport in _LANE_ORDER:
-            heap = self._lanes.get((cls, tier, transport))
+        for tier, transport in LANE_ORDER:
+            lane = (cls, tier, transport)
             priority = Priority.FOCUSED if tier is Tier.FOCUSED else Priority.POLL
-            while heap:
-                entry = self._head(heap)
-                if entry is None:
-                    break
+            while (entry := self._index.head(lane, self.subscriptions)) is not None:
                 due = self.due_at(entry)
                 assert due is not None  # _head only returns schedulable entries
                 if due > now:
@@ -273,7 +263,7 @@ class Planner:
                         self.breaker.cancel_probe()
                     wake.append(admission.retry_at)
                     break  # lower lanes of this class keep a higher floor: they fail too
-                heapq.heappop(heap)
+                self._index.pop(lane)
                 action = Action.FULL if entry.needs_full else Action.STATUS
                 entry.in_flight = action
                 entry.started_at = now
@@ -281,16 +271,6 @@ class Planner:
                 if probe_only:
                     return True
         return False
-
-    def _head(self, heap: list[tuple[float, int, int, ResourceKey]]) -> Entry | None:
-        """The first live item of a lane, dropping stale ones."""
-        while heap:
-            _, _, version, key = heap[0]
-            entry = self.subscriptions.get(key)
-            if entry is not None and self._versions.get(key) == version:
-                return entry
-            heapq.heappop(heap)
-        return None
 
     # -- results -------------------------------------------------------------------------
 
@@ -344,20 +324,4 @@ class Planner:
     def _reindex(self, key: ResourceKey) -> None:
         entry = self.subscriptions.get(key)
         if entry is not None and entry.in_flight is None:
-            self._index(entry)
-
-    def _index(self, entry: Entry) -> None:
-        """(Re)place ``entry`` in its lane, or in the delayed heap while it backs off."""
-        key = entry.key
-        version = self._versions.get(key, 0) + 1
-        self._versions[key] = version
-        if not entry.active:
-            return
-        self._seq += 1
-        if entry.retry_at > self._clock():
-            heapq.heappush(self._delayed, (entry.retry_at, self._seq, version, key))
-            return
-        urgent = entry.refresh_requested or entry.needs_full or entry.completed_at is None
-        base = -math.inf if urgent or entry.completed_at is None else entry.completed_at
-        lane = (key.limit_class, entry.tier, entry.transport)
-        heapq.heappush(self._lanes.setdefault(lane, []), (base, self._seq, version, key))
+            self._index.place(entry, self._clock())
