@@ -158,7 +158,7 @@ class Budget:
             return Admission(False, now + wait, "tokens")
         if take:
             st.tokens -= 1
-            if st.server_remaining is not None:
+            if st.server_remaining is not None and now < st.server_fresh_until:
                 st.server_remaining -= 1
             st.taken_since_base += 1
             if st.probing:
@@ -220,6 +220,16 @@ class Budget:
         st.probe_sent_at = None
         st.closure = Closure(obs.status, wait.source, at, until, wait.capped)
         return st.closure
+
+    def abandon(self, name: str) -> None:
+        """A granted request ended with no response to observe (network error, cancelled).
+
+        Its token stays spent, but if it was the probe, another may go now instead of after
+        ``probe_timeout``.
+        """
+        st = self._state(name)
+        if st.probing:
+            st.probe_sent_at = None
 
     def reset(self) -> None:
         """Forget everything the server said (profile or key changed): full buckets."""

@@ -177,6 +177,17 @@ def test_retry_after_closes_the_class_for_every_poller_then_one_probe(
     assert not budget.probing(GET)
 
 
+def test_a_probe_without_an_answer_can_be_abandoned(budget: Budget, clock: FakeClock) -> None:
+    observe(budget, clock, status=429, retry_after=2)
+    clock.advance(3.0)
+    assert budget.try_acquire(GET, Priority.USER).granted  # the probe
+    refused = budget.try_acquire(GET, Priority.USER)
+    assert refused.reason == "probing"
+    assert refused.retry_at == clock.now + budget.config.probe_timeout
+    budget.abandon(GET)  # the probe hit a network error: no headers will come
+    assert budget.try_acquire(GET, Priority.USER).granted
+
+
 def test_a_later_shorter_wait_does_not_shorten_a_closure(budget: Budget, clock: FakeClock) -> None:
     observe(budget, clock, status=429, retry_after=30)
     first = budget.closure(GET)
