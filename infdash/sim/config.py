@@ -89,7 +89,9 @@ class FaultConfig:
     rate_limit_storm: RateLimitStorm = field(default_factory=RateLimitStorm)
     """429 storms with configurable headers (R1–R3)."""
     date_skew: float = 0.0
-    """Seconds added to the ``Date`` header (R2); the rate-limit reset stays on the true clock."""
+    """Seconds added to the server's wall clock as shown in headers (R2): ``Date`` and
+    ``X-RateLimit-Reset`` move together, so ``Reset − Date`` stays the true wait while a client
+    reading its own clock is off by this much."""
     stream_drop_after: int | None = None
     """Close every stream after N frames, in the middle of frame N+1, without ``done`` (R11)."""
     stream_malformed: bool = False

@@ -4,6 +4,7 @@ faults, and rate limits with their headers — all on the simulated clock."""
 from __future__ import annotations
 
 import asyncio
+import math
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
@@ -91,14 +92,15 @@ class Gate:
                     more["X-RateLimit-Remaining"] = "0"
                     reset = storm.reset_raw
                     if reset is None and storm.reset_in is not None:
-                        reset = str(int(world.now() + storm.reset_in))
+                        reset = str(int(world.now() + faults.date_skew + storm.reset_in))
                     more["X-RateLimit-Reset"] = str(reset)
                 await fail(429, "rate_limited", "rate limit exceeded (injected)", more)
                 return
             decision = world.limiter.check(token, klass, world.now())
             limits = {
                 "X-RateLimit-Remaining": str(decision.remaining),
-                "X-RateLimit-Reset": str(decision.reset),
+                # The server's wall clock as shown in headers: Date and Reset move together.
+                "X-RateLimit-Reset": str(math.ceil(decision.reset_at + faults.date_skew)),
             }
             if not decision.allowed:
                 limits["Retry-After"] = str(decision.retry_after)

@@ -32,6 +32,8 @@ class Decision:
     allowed: bool
     remaining: int
     reset: int
+    reset_at: float
+    """Unrounded simulated epoch at which the oldest counted request leaves the window."""
     retry_after: int
 
 
@@ -58,6 +60,7 @@ class RateLimiter:
             allowed=allowed,
             remaining=max(0, limit - len(hits)),
             reset=math.ceil(reset_at),
+            reset_at=reset_at,
             retry_after=max(1, math.ceil(reset_at - now)),
         )
 

@@ -88,7 +88,9 @@ def test_date_header_follows_sim_clock_and_skew(sim: SimServer) -> None:
         skewed = c.get("/tasks")
         date = parsedate_to_datetime(skewed.headers["date"]).timestamp()
         assert abs(date - (now + 3300)) <= 1
-        assert int(skewed.headers["x-ratelimit-reset"]) >= math.floor(now + 3600)  # true clock
+        reset = int(skewed.headers["x-ratelimit-reset"])
+        assert reset == math.ceil(now + 3600 + 60 - 300)  # Reset moves with Date: Reset − Date
+        assert 59 <= reset - date <= 61  # is the true wait whatever the skew
         sim.call(lambda w: setattr(w.faults, "date_skew", 0.0))
         date = parsedate_to_datetime(c.get("/tasks").headers["date"]).timestamp()
         assert abs(date - (now + 3600)) <= 1
@@ -153,6 +155,12 @@ def test_429_storm_variants(sim: SimServer) -> None:
         assert "retry-after" not in r.headers
         assert r.headers["x-ratelimit-remaining"] == "0"
         assert int(r.headers["x-ratelimit-reset"]) == int(now + 20)
+        sim.call(lambda w: setattr(w.faults, "date_skew", 300.0))  # R2: skewed server clock
+        sim.call(_storm(count=1, retry_after=None, reset_in=20.0))
+        r = c.get("/tasks")
+        date = parsedate_to_datetime(r.headers["date"]).timestamp()
+        assert 19 <= int(r.headers["x-ratelimit-reset"]) - date <= 21
+        sim.call(lambda w: setattr(w.faults, "date_skew", 0.0))
         sim.call(_storm(count=2, retry_after="soon", reset_raw="1e20"))
         for _ in range(2):
             r = c.get("/tasks")
