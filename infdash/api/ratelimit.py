@@ -133,6 +133,14 @@ class RateLimitTracker:
         self._clock = clock
         self._latest: dict[LimitClass, RateLimitSnapshot] = {}
         self._clock_offset = 0.0
+        self._listeners: list[Callable[[RateLimitSnapshot], None]] = []
+
+    def add_listener(self, listener: Callable[[RateLimitSnapshot], None]) -> None:
+        """Call ``listener`` with every new snapshot (the scheduler's budget feeds on these)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[RateLimitSnapshot], None]) -> None:
+        self._listeners.remove(listener)
 
     @property
     def clock_offset(self) -> float:
@@ -172,6 +180,8 @@ class RateLimitTracker:
             status=status,
         )
         self._latest[limit_class] = snapshot
+        for listener in list(self._listeners):
+            listener(snapshot)
         return snapshot
 
     def snapshot(self, limit_class: LimitClass) -> RateLimitSnapshot | None:

@@ -10,6 +10,7 @@ import pytest
 from infdash.api.ratelimit import (
     MAX_RESET_HORIZON,
     LimitClass,
+    RateLimitSnapshot,
     RateLimitTracker,
     classify,
     parse_reset,
@@ -162,3 +163,14 @@ def test_tracker_ignores_unlimited_routes_and_headerless_responses() -> None:
 )
 def test_parse_reset(value: str | None, expected: float | None) -> None:
     assert parse_reset(value, NOW) == expected
+
+
+def test_listeners_get_every_new_snapshot() -> None:
+    tracker = RateLimitTracker(clock=lambda: NOW)
+    seen: list[RateLimitSnapshot] = []
+    tracker.add_listener(seen.append)
+    tracker.observe("POST", "/run", 200, {"x-ratelimit-remaining": "5"})
+    tracker.observe("GET", "/tasks/t1", 200, {})  # carried nothing: no snapshot, no call
+    tracker.remove_listener(seen.append)
+    tracker.observe("POST", "/run", 200, {"x-ratelimit-remaining": "4"})
+    assert [(s.limit_class, s.remaining) for s in seen] == [(LimitClass.RUN, 5)]
