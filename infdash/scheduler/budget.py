@@ -141,17 +141,25 @@ class Budget:
             return Admission(False, st.closed_until, "closed")
         if priority is not Priority.USER and now < st.poll_hold_until:
             return Admission(False, st.poll_hold_until, "held")
-        if take and not st.probing and self._uncertain(st, now):
-            st.probing = True  # the window moved on while Remaining was low: ask once first
+        floor = priority_floor(st.spec, priority)
+        heard = self._projected(st, now, with_drain=False)
+        if heard is not None and heard - st.spec.safety - floor < 1:
+            return Admission(False, st.server_fresh_until, "server-remaining")
+        # Only a guess (others' drain) says stop: polls believe it for a while, then ask the
+        # server with a single request rather than wait out the whole window on a guess.
+        # Users go by what the server last said.
+        guess = None if priority is Priority.USER else self._projected(st, now)
+        guessed_low = guess is not None and guess - st.spec.safety - floor < 1
+        if guessed_low:
+            believe_until = min(st.server_fresh_until, st.heard_at + self.config.guess_hold)
+            if now < believe_until:
+                return Admission(False, believe_until, "server-remaining")
+        if take and not st.probing and (guessed_low or self._uncertain(st, now)):
+            st.probing = True  # a guess, or a low Remaining gone stale: one request first
         if st.probing and st.probe_sent_at is not None:
             probe_due = st.probe_sent_at + self.config.probe_timeout
             if now < probe_due:
                 return Admission(False, probe_due, "probing")
-        floor = priority_floor(st.spec, priority)
-        # Users spend what the server last said is left; polls also allow for others' drain.
-        remaining = self._projected(st, now, with_drain=priority is not Priority.USER)
-        if remaining is not None and remaining - st.spec.safety - floor < 1:
-            return Admission(False, st.server_fresh_until, "server-remaining")
         deficit = floor + 1 - st.tokens
         if deficit > _EPSILON:  # tolerance: refill maths must not strand us a hair short
             wait = max(deficit / self._rate(st, now), _MIN_WAIT)
@@ -176,8 +184,16 @@ class Budget:
         self._refill(st, max(at, st.updated))
         cfg = self.config
         wait = server_wait(obs, cfg.max_wait)
+        limited = (
+            obs.status == 429
+            or obs.remaining == 0
+            or (obs.status == 503 and wait.source is WaitSource.RETRY_AFTER)
+        )
         if obs.remaining is not None:
-            self._learn_drain(st, at, obs.remaining)
+            if limited:  # a refusal says nothing about how fast others spend
+                st.base_at = None
+            else:
+                self._learn_drain(st, at, obs.remaining)
             st.server_remaining = obs.remaining
             st.heard_at = at
             ttl = cfg.unknown_reset_ttl
@@ -185,11 +201,6 @@ class Budget:
                 ttl = wait.seconds
             st.server_fresh_until = at + ttl
             st.tokens = min(st.tokens, float(max(0, obs.remaining - st.spec.safety)))
-        limited = (
-            obs.status == 429
-            or obs.remaining == 0
-            or (obs.status == 503 and wait.source is WaitSource.RETRY_AFTER)
-        )
         if not limited:
             if obs.status < 400:
                 st.fallback_attempt = 0
@@ -265,7 +276,10 @@ class Budget:
         if elapsed < 0.25:  # too short to tell a rate from noise; keep counting
             return
         drained = st.base_remaining - st.taken_since_base - remaining
-        st.drain_rate = 0.5 * st.drain_rate + 0.5 * max(0.0, drained / elapsed)
+        sample = max(0.0, drained / elapsed)
+        if st.spec.server_limit is not None:  # nobody can spend faster than the server allows
+            sample = min(sample, st.spec.server_limit / 60.0)
+        st.drain_rate = 0.5 * st.drain_rate + 0.5 * sample
         st.base_at, st.base_remaining, st.taken_since_base = at, remaining, 0
 
     @staticmethod

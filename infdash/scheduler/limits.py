@@ -79,6 +79,8 @@ class BudgetConfig:
     unknown_reset_ttl: float = 1.0
     """How long a Remaining without a usable Reset is trusted."""
     probe_timeout: float = 10.0
+    guess_hold: float = 30.0
+    """How long polling trusts its projection of others' drain before asking the server."""
     history_window: float = 60.0
 
 

@@ -306,3 +306,43 @@ def test_a_busy_second_client_leaves_us_without_429s(clock: FakeClock, skew: flo
         clock.advance(0.01)
     assert ours_429 == 0
     assert len(server.ours) > 100  # we still got our share of the window
+
+
+def test_polling_recovers_once_the_other_client_stops(clock: FakeClock) -> None:
+    """The drain projection is a guess: it must not hold polling back after the window frees."""
+    budget = Budget(clock=clock, rng=random.Random(13))
+    server = WindowServer(clock, limit=1000)
+    stop = clock.now + 40.0
+    settled = stop + 60.0 + 30.0  # others' requests have left the window, and some slack
+    end = settled + 10.0
+    next_foreign = clock.now
+    while clock.now < end:
+        if clock.now < stop and clock.now >= next_foreign:
+            server.foreign(1)
+            next_foreign += 60.0 / 900
+        if budget.try_acquire(GET, Priority.POLL).granted:
+            reply = server.request()
+            assert reply.status == 200
+            budget.observe(reply.observation)
+        clock.advance(0.01)
+    # The other client's requests left the window at stop + 60 s; soon after, polling is
+    # back to its full sustained rate.
+    late = [t for t in server.ours if settled <= t < settled + 10.0]
+    assert len(late) >= 0.9 * 10.0 * budget.limit(GET).refill_per_second
+
+
+def test_a_drain_guess_holds_polls_only_for_a_while_then_probes(
+    budget: Budget, clock: FakeClock
+) -> None:
+    observe(budget, clock, remaining=100, reset_in=100)
+    clock.advance(1.0)
+    observe(budget, clock, remaining=40, reset_in=99)  # 60 gone in 1 s, none of them ours
+    heard_at = clock.now
+    clock.advance(5.0)
+    refused = budget.try_acquire(GET, Priority.POLL)
+    assert (refused.granted, refused.reason) == (False, "server-remaining")
+    assert refused.retry_at == heard_at + budget.config.guess_hold  # not the 99 s reset
+    assert budget.try_acquire(GET, Priority.USER).granted  # users go by what was heard
+    clock.advance_to(refused.retry_at)
+    assert budget.try_acquire(GET, Priority.POLL).granted  # one probe to learn the truth
+    assert budget.try_acquire(GET, Priority.POLL).reason == "probing"
