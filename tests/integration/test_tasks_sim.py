@@ -292,3 +292,24 @@ async def test_5xx_burst_on_reads_is_retried(sim: SimServer, client: InferenceCl
     page = await client.tasks.list(limit=2)
     assert len(page.items) == 2
     assert calls[0] == 3
+
+
+async def test_reset_wait_ignores_a_skewed_server_clock(  # R2
+    sim: SimServer, client: InferenceClient
+) -> None:
+    def faults(w: object) -> None:
+        w.faults.date_skew = -300.0  # type: ignore[attr-defined]
+        storm = w.faults.rate_limit_storm  # type: ignore[attr-defined]
+        storm.count, storm.retry_after, storm.reset_in, storm.path_prefix = 1, None, 20.0, "/run"
+
+    sim.call(faults)
+    with pytest.raises(RateLimitedError) as info:
+        await client.tasks.run("infsh/echo", {})
+    assert info.value.retry_after is None
+    snap = client.rate_limits.snapshot(LimitClass.RUN)
+    assert snap is not None
+    assert snap.remaining == 0
+    assert snap.exhausted
+    assert snap.clock_offset == pytest.approx(-300, abs=2)
+    wait = snap.seconds_until_reset(client.clock())
+    assert wait == pytest.approx(20, abs=1.5)
