@@ -100,6 +100,14 @@ def server_wait(obs: RateLimitObservation, max_wait: float = MAX_WAIT) -> Server
     return ServerWait(raw, source)
 
 
+_TASK_COLLECTION_ROUTES = frozenset({"list", "stream", "featured", "queue-stats"})
+
+
+def _is_task_resource(parts: list[str]) -> bool:
+    """``/tasks/{id}`` or ``/tasks/{id}/<sub-resource>``, not the collection routes beside it."""
+    return len(parts) in (2, 3) and parts[0] == "tasks" and parts[1] not in _TASK_COLLECTION_ROUTES
+
+
 def limit_class_for(method: str, path: str) -> str | None:
     """The documented limit class of a route; None for routes that are never limited.
 
@@ -116,7 +124,7 @@ def limit_class_for(method: str, path: str) -> str | None:
         return RUN
     if method == "POST" and path == "/files":
         return UPLOAD
-    if method == "GET" and len(parts) >= 2 and parts[0] == "tasks" and parts[1] != "stream":
+    if method == "GET" and _is_task_resource(parts):
         return GET_TASK
     return OTHER
 
