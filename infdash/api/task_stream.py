@@ -319,12 +319,18 @@ class TaskStream:
         except ValueError:
             self.stats.malformed += 1
             return None
+        if fields is None:  # a bare (full or SSE partial) DTO: report what actually changed
+            changed = tuple(k for k, v in data.items() if k != "id" and self._raw.get(k) != v)
+        else:
+            changed = fields
+        first = not self._raw
         self._raw = merged
         self.task = task
         self._progress = self._streamed = True
-        changed = fields if fields is not None else tuple(k for k in data if k != "id")
         if new_logs and "logs" not in changed:
             changed = (*changed, "logs")
+        if not changed and not first:
+            return None  # e.g. the same snapshot again after a reconnect
         return TaskUpdate(task, changed, new_logs)
 
     def _new_logs(self, raw: Any) -> tuple[TaskLog, ...]:

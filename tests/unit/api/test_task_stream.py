@@ -166,6 +166,24 @@ async def test_sse_reconnects_with_last_event_id_and_drops_replays() -> None:  #
     assert all(s.closed for s in made)
 
 
+async def test_an_unchanged_snapshot_after_reconnect_is_not_an_update() -> None:
+    rec = Recorder()
+    _streams(
+        rec,
+        ([ndjson(FULL), httpx.ReadError("reset")], "application/x-ndjson"),
+        ([ndjson(FULL, {**FULL, "status": 10})], "application/x-ndjson"),
+    )
+    rec.add("GET", GET, json_response(200, FULL))
+    rec.add("GET", GET + "/logs", json_response(200, {"logs": []}))
+    client, _ = make_client(rec)
+    async with client:
+        events = await _collect(client.tasks.stream("task_1"))
+    updates = [e for e in events if isinstance(e, TaskUpdate)]
+    assert [u.task.status for u in updates] == [TaskStatus.QUEUED, TaskStatus.COMPLETED]
+    assert updates[1].fields == ("status",)
+    assert len([e for e in events if isinstance(e, StreamReconnecting)]) == 1
+
+
 async def test_ndjson_reconnect_fills_the_log_gap_from_rest() -> None:
     rec = Recorder()
     first = ndjson(FULL, {"data": {"id": "task_1", "logs": [_log(1, "a")]}, "fields": ["logs"]})
