@@ -203,6 +203,10 @@ class TaskStream(_StreamBase):
         if replay is None:
             snapshot = StreamEvent(task.seq, "update", task.dto(), None, task.terminal)
             replay = [snapshot]
+        elif not replay and task.terminal:
+            # A caught-up client reconnecting after the end: nothing to replay, only the end.
+            await writer.raw(framer.done())
+            return
         for i, event in enumerate(replay):
             await writer.event(framer.event(event))
             if i == 0 and faults.stream_malformed:
@@ -211,7 +215,7 @@ class TaskStream(_StreamBase):
             if event.terminal:
                 await writer.raw(framer.done())
                 return
-        sent = replay[-1].seq
+        sent = replay[-1].seq if replay else task.seq
         while True:
             item = await sub.get()
             if item is Signal.CLOSE:

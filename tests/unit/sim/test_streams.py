@@ -234,3 +234,28 @@ def test_unknown_task_stream_is_404(sim: SimServer) -> None:
     )
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_caught_up_reconnect_resumes_without_a_replay(sim: SimServer) -> None:
+    with client(sim) as c:
+        task_id = run(c, "infsh/slow")
+        sim.advance(2)
+        caught_up = _seq(sim, task_id)
+        headers = {"Last-Event-ID": str(caught_up)}
+        with c.stream("GET", f"/tasks/{task_id}/stream", headers=headers) as r:
+            frames = Frames(r, ndjson=False)
+            assert frames.next() == b"retry: 1000"
+            sim.advance(3)
+            resumed = _read_events_until(frames, _seq(sim, task_id))
+        assert resumed[0][1] == caught_up + 1
+
+
+def test_caught_up_reconnect_to_a_finished_task_only_ends(sim: SimServer) -> None:
+    with client(sim) as c:
+        task_id = run(c, "infsh/echo")
+        sim.advance(60)
+        last = _seq(sim, task_id)
+        headers = {"Last-Event-ID": str(last)}
+        with c.stream("GET", f"/tasks/{task_id}/stream", headers=headers) as r:
+            frames = [f for f in Frames(r, ndjson=False).rest() if b"event:" in f]
+        assert [sse_event(f)[0] for f in frames] == ["done"]
