@@ -1,7 +1,8 @@
 """The server's rate-limit signals, read into one safe wait.
 
-The API client turns each response into a :class:`RateLimitObservation` (plain numbers, no
-HTTP types) and hands it to the budget.  Everything here is pure: the wait the server asks for
+The API client parses every response's headers into a ``RateLimitSnapshot``;
+:func:`observation_from_snapshot` turns that into a :class:`RateLimitObservation` (plain
+numbers, scheduler clock) for the budget.  Everything here is pure: the wait the server asks for
 is computed against the server's own ``Date`` so a skewed local clock does not matter, and
 garbage (negative, past, NaN, absurdly large) is recognised so the caller can fall back to
 jittered backoff instead of looping tightly (performance.md §2.3, R2, R3).
@@ -10,10 +11,10 @@ jittered backoff instead of looping tightly (performance.md §2.3, R2, R3).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
+
+from infdash.api.ratelimit import LimitClass, RateLimitSnapshot
 
 MAX_WAIT = 120.0
 """Longest closure the server can impose on us; longer requests are capped (and flagged)."""
@@ -24,10 +25,11 @@ DELTA_THRESHOLD = 1e9
 ABSURD_WAIT = 86_400.0
 """Waits beyond a day are not a plan, they are garbage (e.g. 10**20): use the fallback."""
 
-RUN = "run"
-GET_TASK = "get_task"
-UPLOAD = "upload"
-OTHER = "other"
+RUN: str = LimitClass.RUN.value
+GET_TASK: str = LimitClass.GET_TASK.value
+UPLOAD: str = LimitClass.UPLOAD.value
+OTHER: str = LimitClass.OTHER.value
+"""Class names as plain strings; which route belongs to which is the client's ``classify``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,84 +102,35 @@ def server_wait(obs: RateLimitObservation, max_wait: float = MAX_WAIT) -> Server
     return ServerWait(raw, source)
 
 
-_TASK_COLLECTION_ROUTES = frozenset({"list", "stream", "featured", "queue-stats"})
-
-
-def _is_task_resource(parts: list[str]) -> bool:
-    """``/tasks/{id}`` or ``/tasks/{id}/<sub-resource>``, not the collection routes beside it."""
-    return len(parts) in (2, 3) and parts[0] == "tasks" and parts[1] not in _TASK_COLLECTION_ROUTES
-
-
-def limit_class_for(method: str, path: str) -> str | None:
-    """The documented limit class of a route; None for routes that are never limited.
-
-    Streams and ``/health`` are not limited (docs/simulator.md "Rate limits").
-    """
-    method = method.upper()
-    path = "/" + path.split("?", 1)[0].strip("/")
-    if path == "/v1" or path.startswith("/v1/"):
-        path = path[3:] or "/"
-    parts = [p for p in path.split("/") if p]
-    if path == "/health" or (parts and parts[-1] == "stream"):
-        return None
-    if method == "POST" and path in ("/run", "/apps/run"):
-        return RUN
-    if method == "POST" and path == "/files":
-        return UPLOAD
-    if method == "GET" and _is_task_resource(parts):
-        return GET_TASK
-    return OTHER
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value.strip()
-    return None
-
-
-def _parse_number(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return _finite(float(text))
-    except ValueError:
-        return None
-
-
-def _parse_http_date(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def observation_from_headers(
-    limit_class: str, status: int, headers: Mapping[str, str], observed_at: float
+def observation_from_snapshot(
+    snapshot: RateLimitSnapshot, observed_at: float
 ) -> RateLimitObservation:
-    """Parse response headers leniently: anything unreadable becomes None, never an error."""
-    remaining_value = _parse_number(_header(headers, "X-RateLimit-Remaining"))
-    remaining = (
-        int(remaining_value)
-        if remaining_value is not None and 0 <= remaining_value < 2**31
-        else None
-    )
-    date = _parse_http_date(_header(headers, "Date"))
-    retry_text = _header(headers, "Retry-After")
-    retry_after = _parse_number(retry_text)
-    if retry_after is None and retry_text:
-        when = _parse_http_date(retry_text)  # the HTTP-date form, measured against Date
-        if when is not None and date is not None:
-            retry_after = when - date
+    """Adapt the client's :class:`RateLimitSnapshot` for the budget (the headers are parsed
+    once, by the client).
+
+    The snapshot's ``observed_at`` is wall time and ``clock_offset`` is server minus wall, so
+    their sum is the server's ``Date`` for that response; ``reset_at`` is already a server
+    epoch.  Only those two are compared (R2); ``observed_at`` becomes the scheduler's
+    monotonic now, because every budget decision runs on that clock.
+    """
     return RateLimitObservation(
-        limit_class=limit_class,
-        status=status,
-        remaining=remaining,
-        reset_epoch=_parse_number(_header(headers, "X-RateLimit-Reset")),
-        retry_after=retry_after,
-        server_date_epoch=date,
+        limit_class=str(snapshot.limit_class),
+        status=snapshot.status,
+        remaining=snapshot.remaining,
+        reset_epoch=snapshot.reset_at,
+        retry_after=snapshot.retry_after,
+        server_date_epoch=snapshot.observed_at + snapshot.clock_offset,
         observed_at=observed_at,
+    )
+
+
+def observation_from_error(
+    limit_class: str, status: int, retry_after: float | None, observed_at: float
+) -> RateLimitObservation | None:
+    """A 503 with ``Retry-After`` but no rate-limit headers, which the client's tracker does
+    not report: the budget must still close the class for that long (performance.md §2.3)."""
+    if status != 503 or retry_after is None:
+        return None
+    return RateLimitObservation(
+        limit_class=limit_class, status=status, retry_after=retry_after, observed_at=observed_at
     )

@@ -1,30 +1,12 @@
-"""Task status codes as the scheduler needs them: an order to merge by, and which are final.
+"""Task status as the scheduler needs it: an order to merge by, and which states are final.
 
-The scheduler must not import ``infdash.api`` (it is written in parallel and sits below us
-only once wired), so it keeps its own reading of inference-sh-api.md §5 here.
+The enum is the API client's (:class:`infdash.api.TaskStatus`); only the merge order lives
+here, because "which of two reports is newer" is a scheduling question, not a wire one.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
-
-
-class TaskStatus(IntEnum):
-    UNKNOWN = 0
-    RECEIVED = 1
-    QUEUED = 2
-    DISPATCHED = 3
-    PREPARING = 4
-    SERVING = 5
-    SETTING_UP = 6
-    RUNNING = 7
-    CANCELLING = 8
-    UPLOADING = 9
-    COMPLETED = 10
-    FAILED = 11
-    CANCELLED = 12
-    REJECTED = 13
-
+from infdash.api.models.status import TaskStatus
 
 TERMINAL_STATUSES = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED}
@@ -44,3 +26,6 @@ def task_status_rank(code: int) -> int:
     it is the rank, except that an unknown code must never outrank a known one.
     """
     return int(code) if code in _KNOWN else -1
+
+
+__all__ = ["TERMINAL_STATUSES", "TaskStatus", "is_terminal_status", "task_status_rank"]

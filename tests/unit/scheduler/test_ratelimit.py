@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+from email.utils import formatdate
 
+import httpx
 import pytest
 
+from infdash.api import RateLimitTracker, classify
+from infdash.api.retry import parse_retry_after
 from infdash.scheduler import (
     GET_TASK,
     OTHER,
@@ -13,8 +17,8 @@ from infdash.scheduler import (
     UPLOAD,
     RateLimitObservation,
     WaitSource,
-    limit_class_for,
-    observation_from_headers,
+    observation_from_error,
+    observation_from_snapshot,
     server_wait,
 )
 
@@ -82,24 +86,49 @@ def test_garbage_and_extreme_values_are_clamped_or_rejected(
         assert wait.source is WaitSource.FALLBACK
 
 
+def through_client(
+    status: int, headers: dict[str, str], observed_at: float
+) -> RateLimitObservation | None:
+    """Headers as the client parses them (tracker), adapted for the budget."""
+    tracker = RateLimitTracker(clock=lambda: 1_700_000_000.0)  # a wall clock far from Date
+    wire = httpx.Headers(headers)
+    snap = tracker.observe(
+        "GET", "/tasks/abc", status, wire, parse_retry_after(wire, 1_700_000_000.0)
+    )
+    return None if snap is None else observation_from_snapshot(snap, observed_at)
+
+
 def test_headers_parse_case_insensitively_and_tolerate_garbage() -> None:
     headers = {
         "x-ratelimit-remaining": "12",
         "X-RateLimit-Reset": str(int(DATE) + 30),
-        "date": "Thu, 20 Sep 2026 12:00:00 GMT",
+        "date": formatdate(DATE, usegmt=True),
         "Retry-After": "soon",
     }
-    o = observation_from_headers(GET_TASK, 200, headers, observed_at=3.0)
+    o = through_client(200, headers, observed_at=3.0)
+    assert o is not None
+    assert o.limit_class == GET_TASK
     assert o.remaining == 12
     assert o.reset_epoch == DATE + 30
     assert o.server_date_epoch is not None
     assert o.retry_after is None
     assert o.observed_at == 3.0
 
-    bad = observation_from_headers(
-        GET_TASK, 429, {"X-RateLimit-Remaining": "-4", "Date": "yesterday"}, 0.0
-    )
-    assert (bad.remaining, bad.server_date_epoch, bad.reset_epoch) == (None, None, None)
+    # Garbage never raises.  The client reads a negative Remaining as 0 (exhausted) where the
+    # scheduler's own parser read it as unknown: both end in a jittered fallback wait, never
+    # a tight loop (see the report: a one-line tracker change would restore "unknown").
+    bad = through_client(429, {"X-RateLimit-Remaining": "-4", "Date": "yesterday"}, 0.0)
+    assert bad is not None
+    assert bad.reset_epoch is None
+    assert server_wait(bad).seconds is None
+    assert server_wait(bad).source is WaitSource.FALLBACK
+
+
+def test_server_date_is_the_date_header_whatever_the_local_clock() -> None:
+    headers = {"X-RateLimit-Remaining": "3", "Date": formatdate(DATE + 300, usegmt=True)}
+    o = through_client(200, headers, observed_at=0.0)
+    assert o is not None
+    assert o.server_date_epoch == DATE + 300
 
 
 def test_retry_after_http_date_is_measured_against_date() -> None:
@@ -107,7 +136,18 @@ def test_retry_after_http_date_is_measured_against_date() -> None:
         "Date": "Fri, 20 Nov 2026 12:00:00 GMT",
         "Retry-After": "Fri, 20 Nov 2026 12:00:09 GMT",
     }
-    assert observation_from_headers(GET_TASK, 429, headers, 0.0).retry_after == 9.0
+    o = through_client(429, headers, 0.0)
+    assert o is not None
+    assert o.retry_after == 9.0
+
+
+def test_a_503_with_retry_after_but_no_limit_headers_still_reaches_the_budget() -> None:
+    assert through_client(503, {"Retry-After": "7"}, 0.0) is None  # the tracker drops it
+    o = observation_from_error(GET_TASK, 503, 7.0, observed_at=2.0)
+    assert o is not None
+    assert server_wait(o).seconds == 7.0
+    assert observation_from_error(GET_TASK, 500, 7.0, 2.0) is None
+    assert observation_from_error(GET_TASK, 503, None, 2.0) is None
 
 
 @pytest.mark.parametrize(
@@ -133,4 +173,5 @@ def test_retry_after_http_date_is_measured_against_date() -> None:
 def test_routes_map_to_the_simulator_limit_classes(
     method: str, path: str, expected: str | None
 ) -> None:
-    assert limit_class_for(method, path) == expected
+    # One classification (the client's); the budget's class names are its values.
+    assert classify(method, path) == expected
