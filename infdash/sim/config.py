@@ -109,6 +109,12 @@ class FaultConfig:
     (R14, R16)."""
     stream_html: bool = False
     """Streams answer 200 with ``Content-Type: text/html`` (captive portal, R15)."""
+    chat_error_after_deltas: int | None = None
+    """Assistant replies send an ``error`` event after this many response deltas and end
+    ``failed`` with the partial text (R28)."""
+    chat_drop_after_deltas: int | None = None
+    """Chat streams close cleanly after forwarding this many ``delta`` events (mid-reply), so a
+    client must reconnect and reconcile from the messages list."""
 
 
 @dataclass
@@ -137,6 +143,17 @@ class SimConfig:
     """Simulated engines at start."""
     workers_per_engine: int = 2
     """Workers per engine; a task needs an idle worker, else it waits ``queued``."""
+    offline_engines: int = 1
+    """Extra engines seeded ``disconnected`` (workers ``inactive``) after the online ones."""
+    approvals_require_sign_in: bool = False
+    """Refuse tool approvals with 403 ``requires_sign_in``, as the real API does for API keys
+    (runtime switch: ``world.approvals_require_sign_in``)."""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    """Largest file accepted by ``POST /files`` (declared size) and the upload PUT (413 above)."""
+    upload_url_ttl: float = 900.0
+    """Simulated seconds an ``upload_url`` token stays valid."""
+    concurrency_limit: int = 10
+    """The ``concurrency`` entitlement shown by ``/entitlements/usage`` (display only)."""
     log_encoding: Literal["base64", "plain"] = "base64"
     """``TaskLog.content`` as base64 (Go ``[]byte``) or plain text."""
     webhook_timeout: float = 2.0

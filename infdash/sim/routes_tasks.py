@@ -14,7 +14,7 @@ from infdash.sim.clock import parse_rfc3339
 from infdash.sim.insights import cost, logs_dto, telemetry, timings_dto
 from infdash.sim.listing import parse_query, run_query
 from infdash.sim.respond import ApiError, invalid_request, no_content, not_found, ok, problem_bytes
-from infdash.sim.streams import AccountStream, TaskStream, wants_ndjson
+from infdash.sim.streams import TaskStream, account_stream, wants_ndjson
 from infdash.sim.tasks import Task
 from infdash.sim.webhooks import is_loopback_url
 from infdash.sim.world import InvalidTransition
@@ -28,7 +28,7 @@ def _world(request: Request) -> World:
     return world
 
 
-async def _json_body(request: Request, required: bool) -> dict[str, Any]:
+async def json_body(request: Request, required: bool) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         if required:
@@ -43,7 +43,7 @@ async def _json_body(request: Request, required: bool) -> dict[str, Any]:
     return body
 
 
-def _flag(value: Any) -> bool | None:
+def flag(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
@@ -62,12 +62,12 @@ async def run(request: Request) -> Response:
     """``POST /run`` (waits by default) and ``POST /apps/run`` (returns at once by default)."""
     world = _world(request)
     world.run_requests += 1
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     wait = request.url.path.rstrip("/").endswith("/run") and "/apps/" not in request.url.path
-    if _flag(body.get("wait")) is not None:
-        wait = bool(_flag(body.get("wait")))
+    if flag(body.get("wait")) is not None:
+        wait = bool(flag(body.get("wait")))
     if "wait" in request.query_params:
-        wait = _flag(request.query_params["wait"]) is not False
+        wait = flag(request.query_params["wait"]) is not False
     app_ref = body.get("app")
     if not isinstance(app_ref, str) or not app_ref.strip():
         raise invalid_request("field 'app' (namespace/name[@version]) is required")
@@ -110,7 +110,7 @@ async def get_status(request: Request) -> Response:
 
 async def list_post(request: Request) -> Response:
     """``POST /tasks/list``."""
-    body = await _json_body(request, required=False)
+    body = await json_body(request, required=False)
     return ok(request, run_query(_world(request).tasks.values(), parse_query(body)))
 
 
@@ -163,8 +163,8 @@ async def get_cost(request: Request) -> Response:
 async def cancel(request: Request) -> Response:
     """``POST /tasks/{id}/cancel`` with optional ``{force}``."""
     task = _task(request)
-    body = await _json_body(request, required=False)
-    force = bool(_flag(body.get("force")))
+    body = await json_body(request, required=False)
+    force = bool(flag(body.get("force")))
     try:
         _world(request).cancel_task(task, force)
     except InvalidTransition as exc:
@@ -182,7 +182,7 @@ async def delete(request: Request) -> Response:
     return no_content()
 
 
-def _stream_fault(request: Request) -> Response | None:
+def stream_fault(request: Request) -> Response | None:
     faults = _world(request).faults
     if faults.stream_html:
         html = "<html><body><h1>Sign in to the Wi-Fi</h1></body></html>"
@@ -211,19 +211,19 @@ def _last_event_id(request: Request) -> int | None:
 
 async def task_stream(request: Request) -> Response:
     """``GET /tasks/{id}/stream``."""
-    fault = _stream_fault(request)
+    fault = stream_fault(request)
     if fault is not None:
         return fault
     ndjson = wants_ndjson(request.headers.get("accept", ""))
     return TaskStream(_world(request), _task(request), ndjson, _last_event_id(request))
 
 
-async def account_stream(request: Request) -> Response:
+async def tasks_stream(request: Request) -> Response:
     """``GET /tasks/stream``."""
-    fault = _stream_fault(request)
+    fault = stream_fault(request)
     if fault is not None:
         return fault
-    return AccountStream(_world(request), wants_ndjson(request.headers.get("accept", "")))
+    return account_stream(_world(request), wants_ndjson(request.headers.get("accept", "")))
 
 
 ROUTES = [
@@ -231,7 +231,7 @@ ROUTES = [
     Route("/apps/run", run, methods=["POST"]),
     Route("/tasks/list", list_post, methods=["POST"]),
     Route("/tasks", list_get, methods=["GET"]),
-    Route("/tasks/stream", account_stream, methods=["GET"]),
+    Route("/tasks/stream", tasks_stream, methods=["GET"]),
     Route("/tasks/{id}", get_task, methods=["GET"]),
     Route("/tasks/{id}", delete, methods=["DELETE"]),
     Route("/tasks/{id}/status", get_status, methods=["GET"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -39,17 +40,21 @@ class _Dropped(Exception):
 
 
 class Framer:
-    """Turns stream items into bytes for one framing."""
+    """Turns stream items into bytes for one framing.
 
-    def __init__(self, ndjson: bool, account: bool) -> None:
+    ``typed`` streams (account, engines, events, chats) always name the event
+    (``{"event", "data", "fields"?}`` / ``event: <kind>``) and carry no SSE ids; the task stream
+    keeps its own shape (bare DTO lines, ``{data, fields}`` partials, SSE ids)."""
+
+    def __init__(self, ndjson: bool, typed: bool) -> None:
         self.ndjson = ndjson
-        self.account = account
+        self.typed = typed
 
     def event(self, ev: StreamEvent) -> bytes:
         """One event frame."""
         if self.ndjson:
-            if self.account:
-                line: dict[str, Any] = {"event": "tasks", "data": ev.data}
+            if self.typed:
+                line: dict[str, Any] = {"event": ev.kind, "data": ev.data}
                 if ev.fields is not None:
                     line["fields"] = ev.fields
                 return (_json(line) + "\n").encode()
@@ -58,9 +63,8 @@ class Framer:
             if ev.fields is None:
                 return (_json(ev.data) + "\n").encode()
             return (_json({"data": ev.data, "fields": ev.fields}) + "\n").encode()
-        name = "tasks" if self.account else ev.kind
-        head = "" if self.account else f"id: {ev.seq}\n"
-        return f"{head}event: {name}\ndata: {_json(ev.data)}\n\n".encode()
+        head = "" if self.typed else f"id: {ev.seq}\n"
+        return f"{head}event: {ev.kind}\ndata: {_json(ev.data)}\n\n".encode()
 
     def heartbeat(self) -> bytes:
         """Liveness frame."""
@@ -128,16 +132,16 @@ class _Writer:
 class _StreamBase(Response):
     """Common ASGI plumbing: headers, disconnect watcher, subscription cleanup."""
 
-    def __init__(self, world: World, ndjson: bool, task_id: str | None) -> None:
+    def __init__(self, world: World, ndjson: bool, topic: str, typed: bool) -> None:
         super().__init__()
         self.world = world
-        self.framer = Framer(ndjson, account=task_id is None)
-        self.task_id = task_id
+        self.framer = Framer(ndjson, typed=typed)
+        self.topic = topic
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         faults = self.world.faults
         media = "application/x-ndjson" if self.framer.ndjson else "text/event-stream"
-        sub = self.world.subscribe(self.task_id)  # before the headers: no event can slip by
+        sub = self.world.subscribe(self.topic)  # before the headers: no event can slip by
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -161,7 +165,7 @@ class _StreamBase(Response):
             with contextlib.suppress(_Dropped):
                 await self.produce(sub, writer=_Writer(send, faults), faults=faults)
         finally:
-            self.world.unsubscribe(self.task_id, sub)
+            self.world.unsubscribe(self.topic, sub)
             if watcher is not None:
                 watcher.cancel()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -181,7 +185,7 @@ class TaskStream(_StreamBase):
     """``GET /tasks/{id}/stream``: snapshot or replay, then live events until terminal."""
 
     def __init__(self, world: World, task: Task, ndjson: bool, last_id: int | None) -> None:
-        super().__init__(world, ndjson, task.id)
+        super().__init__(world, ndjson, f"task:{task.id}", typed=False)
         self.task = task
         self.last_id = last_id
 
@@ -231,11 +235,24 @@ class TaskStream(_StreamBase):
                 return
 
 
-class AccountStream(_StreamBase):
-    """``GET /tasks/stream``: every task change of the account; no replay, never ends."""
+class TopicStream(_StreamBase):
+    """A typed stream of one topic: optional snapshot events at connect, then live events until
+    the client leaves. Serves ``/tasks/stream``, ``/events``, engine and chat streams.
 
-    def __init__(self, world: World, ndjson: bool) -> None:
-        super().__init__(world, ndjson, None)
+    ``snapshot`` runs after subscribing, so nothing published in between is lost.
+    ``drop_after_deltas`` closes the stream cleanly after that many ``delta`` events."""
+
+    def __init__(
+        self,
+        world: World,
+        ndjson: bool,
+        topic: str,
+        snapshot: Callable[[], list[StreamEvent]] | None = None,
+        drop_after_deltas: int | None = None,
+    ) -> None:
+        super().__init__(world, ndjson, topic, typed=True)
+        self.snapshot = snapshot
+        self.drop_after_deltas = drop_after_deltas
 
     async def produce(self, sub: Subscription, writer: _Writer, faults: FaultConfig) -> None:
         if not self.framer.ndjson and self.world.config.sse_retry_ms is not None:
@@ -243,11 +260,23 @@ class AccountStream(_StreamBase):
         if faults.stream_heartbeat_only:
             await self.heartbeats_only(sub, writer)
             return
+        for event in self.snapshot() if self.snapshot is not None else []:
+            await writer.event(self.framer.event(event))
+        deltas = 0
         while True:
             item = await sub.get()
             if item is Signal.CLOSE:
                 return
             if item is Signal.HEARTBEAT:
                 await writer.raw(self.framer.heartbeat())
-            else:
-                await writer.event(self.framer.event(item))
+                continue
+            await writer.event(self.framer.event(item))
+            if item.kind == "delta" and self.drop_after_deltas is not None:
+                deltas += 1
+                if deltas >= self.drop_after_deltas:
+                    return
+
+
+def account_stream(world: World, ndjson: bool) -> TopicStream:
+    """``GET /tasks/stream``: every task change of the account; no replay, never ends."""
+    return TopicStream(world, ndjson, "tasks")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
+from collections.abc import Callable
 from typing import Any
 
 from infdash.sim.catalog import AppRef
@@ -56,8 +57,10 @@ class World:
         self.run_requests = 0
         """How many run requests reached the handler (R7 checks count POSTs)."""
         self._counter = 0
-        self._task_subs: dict[str, set[Subscription]] = {}
-        self._account_subs: set[Subscription] = set()
+        self._subs: dict[str, set[Subscription]] = {}
+        """Stream inboxes by topic: ``task:<id>``, ``tasks`` (account), ``events``,
+        ``engine:<id>``, ``chat:<id>``."""
+        self._terminal_hooks: dict[str, list[Callable[[Task], None]]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
@@ -77,11 +80,9 @@ class World:
     async def stop(self) -> None:
         """Close every stream, release held requests, stop timers and background jobs."""
         self.closing = True
-        for subs in list(self._task_subs.values()):
+        for subs in list(self._subs.values()):
             for sub in list(subs):
                 sub.close()
-        for sub in list(self._account_subs):
-            sub.close()
         for futs in self._waiters.values():
             for fut in futs:
                 if not fut.done():
@@ -162,7 +163,7 @@ class World:
         task.deleted = True
         del self.tasks[task.id]
         self.publish_account({"id": task.id, "deleted_at": rfc3339(self.now())}, None)
-        for sub in self._task_subs.pop(task.id, set()):
+        for sub in self._subs.pop(f"task:{task.id}", set()):
             sub.close()
 
     def set_status(self, task: Task, status: int, **extra: Any) -> None:
@@ -243,48 +244,56 @@ class World:
         task.seq += 1
         event = StreamEvent(task.seq, kind, data, fields, terminal)
         task.stream.append(event)
-        for sub in list(self._task_subs.get(task.id, ())):
-            sub.put(event)
+        self.publish(f"task:{task.id}", event)
         if terminal:
             for fut in self._waiters.pop(task.id, []):
                 if not fut.done():
                     fut.set_result(None)
+            for hook in self._terminal_hooks.pop(task.id, []):
+                hook(task)
         return event
+
+    def on_terminal(self, task: Task, hook: Callable[[Task], None]) -> None:
+        """Call ``hook(task)`` once when the task ends (at once if it already has)."""
+        if task.terminal:
+            hook(task)
+        else:
+            self._terminal_hooks.setdefault(task.id, []).append(hook)
+
+    def publish(self, topic: str, event: StreamEvent) -> None:
+        """Deliver one event to every live reader of a topic."""
+        for sub in list(self._subs.get(topic, ())):
+            sub.put(event)
 
     def publish_account(self, data: dict[str, Any], fields: list[str] | None) -> None:
         """Deliver one ``tasks`` event to every account-stream reader."""
         if "logs" in data and fields is None:
             data = {k: v for k, v in data.items() if k != "logs"}
         event = StreamEvent(0, "tasks", data, fields)
-        for sub in list(self._account_subs):
-            sub.put(event)
+        self.publish("tasks", event)
+        self.publish("events", event)
 
-    def subscribe(self, task_id: str | None) -> Subscription:
-        """A new inbox for one task's stream, or the account stream when ``task_id`` is None."""
+    def subscribe(self, topic: str) -> Subscription:
+        """A new inbox for one topic (see ``_subs``)."""
         sub = Subscription(self.sched, self.config.heartbeat_interval)
         if self.closing:
             sub.close()
-        elif task_id is None:
-            self._account_subs.add(sub)
         else:
-            self._task_subs.setdefault(task_id, set()).add(sub)
+            self._subs.setdefault(topic, set()).add(sub)
         return sub
 
-    def unsubscribe(self, task_id: str | None, sub: Subscription) -> None:
+    def unsubscribe(self, topic: str, sub: Subscription) -> None:
         """Forget an inbox (its stream ended)."""
         sub.close()
-        if task_id is None:
-            self._account_subs.discard(sub)
-        else:
-            subs = self._task_subs.get(task_id)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._task_subs[task_id]
+        subs = self._subs.get(topic)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[topic]
 
     def stream_count(self) -> int:
         """Open stream subscriptions (tests check none leak)."""
-        return len(self._account_subs) + sum(len(s) for s in self._task_subs.values())
+        return sum(len(s) for s in self._subs.values())
 
     def wait_terminal(self, task: Task) -> asyncio.Future[None]:
         """A future that resolves when the task ends (or the server stops)."""
