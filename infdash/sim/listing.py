@@ -32,16 +32,38 @@ RANGE_OPS = ("eq", "neq", "gt", "gte", "lt", "lte")
 TEXT_OPS = (*LIST_OPS, "like", "ilike", "contains", "not_contains")
 
 
+@dataclass(frozen=True)
+class ListSpec:
+    """What one resource's list understands: sort keys, filters, search, defaults, DTO.
+
+    Tasks, engines, chats, messages and agents share the list contract through this."""
+
+    sort_keys: dict[str, Callable[[Any], Any]]
+    predicate: Callable[[Any], Callable[[Any], bool]]
+    """Builds a row predicate from one ``{field, operator, value}`` filter (raises 400)."""
+    matches: Callable[[Any, str], bool]
+    """Does a row match a lower-cased search term."""
+    dto: Callable[[Any], dict[str, Any]]
+    default_sort: tuple[tuple[str, bool], ...] = (("created_at", True),)
+    default_limit: int = DEFAULT_LIMIT
+
+
 @dataclass
 class ListQuery:
     """A parsed ``CursorListRequest``."""
 
+    spec: ListSpec | None = None
     limit: int = DEFAULT_LIMIT
     cursor: str = ""
     backward: bool = False
-    predicates: list[Callable[[Task], bool]] = field(default_factory=list)
+    predicates: list[Callable[[Any], bool]] = field(default_factory=list)
     sort: list[tuple[str, bool]] = field(default_factory=lambda: [("created_at", True)])
     term: str = ""
+
+    @property
+    def keys(self) -> dict[str, Callable[[Any], Any]]:
+        """Sort keys of the listed resource."""
+        return self.spec.sort_keys if self.spec is not None else SORT_KEYS
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -128,12 +150,41 @@ def _predicate(item: Any) -> Callable[[Task], bool]:
     raise invalid_request(f"unknown filter field {name!r}")
 
 
-def parse_query(body: dict[str, Any]) -> ListQuery:
-    """Validate a list request body (or the decoded query of ``GET /tasks``)."""
-    q = ListQuery()
-    limit = body.get("limit", DEFAULT_LIMIT)
+def simple_filter(
+    getters: dict[str, Callable[[Any], Any]],
+) -> Callable[[Any], Callable[[Any], bool]]:
+    """A filter builder over string-valued fields: ``eq neq in not_in contains``."""
+
+    def build(item: Any) -> Callable[[Any], bool]:
+        if not isinstance(item, dict) or "field" not in item:
+            raise invalid_request("each filter needs field, operator and value")
+        name = str(item["field"])
+        if name not in getters:
+            raise invalid_request(f"unknown filter field {name!r}")
+        get = getters[name]
+        op = str(item.get("operator") or "eq").lower()
+        value = item.get("value")
+        if op in LIST_OPS:
+            wanted = {str(v) for v in _as_list(value)}
+            return _membership(op, lambda r: str(get(r)) in wanted)
+        if op == "contains":
+            needle = str(value).lower()
+            return lambda r: needle in str(get(r)).lower()
+        raise invalid_request(f"operator {op!r} not supported for {name}")
+
+    return build
+
+
+def parse_query(body: dict[str, Any], spec: ListSpec | None = None) -> ListQuery:
+    """Validate a list request body (or the decoded query of a ``GET`` list route); without
+    ``spec`` it is the task list."""
+    default_limit = spec.default_limit if spec is not None else DEFAULT_LIMIT
+    q = ListQuery(spec=spec)
+    if spec is not None:
+        q.sort = list(spec.default_sort)
+    limit = body.get("limit", default_limit)
     if limit is None:
-        limit = DEFAULT_LIMIT
+        limit = default_limit
     if isinstance(limit, bool) or not isinstance(limit, int) or limit == 0 or limit < -1:
         raise invalid_request(f"invalid limit {limit!r}")
     q.limit = MAX_ROWS if limit == -1 else min(limit, MAX_ROWS)
@@ -145,14 +196,15 @@ def parse_query(body: dict[str, Any]) -> ListQuery:
     filters = body.get("filters") or []
     if not isinstance(filters, list):
         raise invalid_request("filters must be a list")
-    q.predicates = [_predicate(f) for f in filters]
+    build = spec.predicate if spec is not None else _predicate
+    q.predicates = [build(f) for f in filters]
     sort = body.get("sort") or []
     if not isinstance(sort, list):
         raise invalid_request("sort must be a list")
     if sort:
         q.sort = []
         for item in sort:
-            if not isinstance(item, dict) or item.get("field") not in SORT_KEYS:
+            if not isinstance(item, dict) or item.get("field") not in q.keys:
                 raise invalid_request(f"unknown sort {item!r}")
             desc = str(item.get("dir") or "asc").lower() == "desc"
             q.sort.append((str(item["field"]), desc))
@@ -165,8 +217,8 @@ def parse_query(body: dict[str, Any]) -> ListQuery:
     return q
 
 
-def _values(q: ListQuery, t: Task) -> list[Any]:
-    return [SORT_KEYS[name](t) for name, _ in q.sort] + [t.id]
+def _values(q: ListQuery, t: Any) -> list[Any]:
+    return [q.keys[name](t) for name, _ in q.sort] + [t.id]
 
 
 def _compare(q: ListQuery, a: list[Any], b: list[Any]) -> int:
@@ -219,15 +271,17 @@ def _first_after(rows: list[Task], q: ListQuery, bound: list[Any], inclusive: bo
     return lo
 
 
-def run_query(tasks: Iterable[Task], q: ListQuery) -> dict[str, Any]:
-    """One page of the matching tasks as a ``CursorListResponse`` (items as TaskDTOs)."""
+def _task_matches(t: Task, term: str) -> bool:
+    return term in t.id.lower() or term in t.short_id.lower() or term in t.app.text
+
+
+def run_query(tasks: Iterable[Any], q: ListQuery) -> dict[str, Any]:
+    """One page of the matching rows as a ``CursorListResponse`` (items as DTOs)."""
     rows = [t for t in tasks if all(p(t) for p in q.predicates)]
+    matches = q.spec.matches if q.spec is not None else _task_matches
+    dto = q.spec.dto if q.spec is not None else Task.dto
     if q.term:
-        rows = [
-            t
-            for t in rows
-            if q.term in t.id.lower() or q.term in t.short_id.lower() or q.term in t.app.text
-        ]
+        rows = [t for t in rows if matches(t, q.term)]
     _sort(rows, q)
     start, end = 0, min(len(rows), q.limit)
     if q.cursor:
@@ -240,7 +294,7 @@ def run_query(tasks: Iterable[Task], q: ListQuery) -> dict[str, Any]:
             end = min(len(rows), start + q.limit)
     page = rows[start:end]
     return {
-        "items": [t.dto() for t in page],
+        "items": [dto(t) for t in page],
         "next_cursor": encode_cursor(_values(q, page[-1])) if page else "",
         "prev_cursor": encode_cursor(_values(q, page[0])) if page else "",
         "has_next": end < len(rows),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,46 +12,19 @@ from infdash.sim.catalog import UnknownApp, resolve
 from infdash.sim.clock import parse_rfc3339
 from infdash.sim.insights import cost, logs_dto, telemetry, timings_dto
 from infdash.sim.listing import parse_query, run_query
-from infdash.sim.respond import ApiError, invalid_request, no_content, not_found, ok, problem_bytes
+from infdash.sim.respond import ApiError, invalid_request, no_content, not_found, ok
+from infdash.sim.routes_common import flag, json_body, query_body, stream_fault, world_of
 from infdash.sim.streams import TaskStream, account_stream, wants_ndjson
 from infdash.sim.tasks import Task
 from infdash.sim.webhooks import is_loopback_url
 from infdash.sim.world import InvalidTransition
 
 if TYPE_CHECKING:
-    from infdash.sim.world import World
-
-
-def _world(request: Request) -> World:
-    world: World = request.app.state.world
-    return world
-
-
-async def json_body(request: Request, required: bool) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        if required:
-            raise invalid_request("request body must be a JSON object")
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise invalid_request("request body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise invalid_request("request body must be a JSON object")
-    return body
-
-
-def flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
-        return value.lower() in ("true", "1")
-    return None
+    pass
 
 
 def _task(request: Request) -> Task:
-    task = _world(request).get_task(request.path_params["id"])
+    task = world_of(request).get_task(request.path_params["id"])
     if task is None:
         raise not_found(f"task {request.path_params['id']!r}")
     return task
@@ -60,7 +32,7 @@ def _task(request: Request) -> Task:
 
 async def run(request: Request) -> Response:
     """``POST /run`` (waits by default) and ``POST /apps/run`` (returns at once by default)."""
-    world = _world(request)
+    world = world_of(request)
     world.run_requests += 1
     body = await json_body(request, required=True)
     wait = request.url.path.rstrip("/").endswith("/run") and "/apps/" not in request.url.path
@@ -111,45 +83,28 @@ async def get_status(request: Request) -> Response:
 async def list_post(request: Request) -> Response:
     """``POST /tasks/list``."""
     body = await json_body(request, required=False)
-    return ok(request, run_query(_world(request).tasks.values(), parse_query(body)))
+    return ok(request, run_query(world_of(request).tasks.values(), parse_query(body)))
 
 
 async def list_get(request: Request) -> Response:
     """``GET /tasks``: the same fields as query values (objects JSON-encoded)."""
-    params = request.query_params
-    body: dict[str, Any] = {}
-    if "limit" in params:
-        try:
-            body["limit"] = int(params["limit"])
-        except ValueError as exc:
-            raise invalid_request("limit must be an integer") from exc
-    for key in ("cursor", "direction"):
-        if key in params:
-            body[key] = params[key]
-    for key in ("filters", "sort", "search"):
-        if key in params:
-            try:
-                body[key] = json.loads(params[key])
-            except ValueError as exc:
-                if key != "search":
-                    raise invalid_request(f"{key} must be JSON") from exc
-                body[key] = {"term": params[key]}
-    return ok(request, run_query(_world(request).tasks.values(), parse_query(body)))
+    body = query_body(request)
+    return ok(request, run_query(world_of(request).tasks.values(), parse_query(body)))
 
 
 async def get_logs(request: Request) -> Response:
     """``GET /tasks/{id}/logs``."""
-    return ok(request, logs_dto(_world(request), _task(request)))
+    return ok(request, logs_dto(world_of(request), _task(request)))
 
 
 async def get_timings(request: Request) -> Response:
     """``GET /tasks/{id}/timings``."""
-    return ok(request, timings_dto(_world(request), _task(request)))
+    return ok(request, timings_dto(world_of(request), _task(request)))
 
 
 async def get_telemetry(request: Request) -> Response:
     """``GET /tasks/{id}/telemetry``."""
-    return ok(request, telemetry(_world(request), _task(request)))
+    return ok(request, telemetry(world_of(request), _task(request)))
 
 
 async def get_cost(request: Request) -> Response:
@@ -166,7 +121,7 @@ async def cancel(request: Request) -> Response:
     body = await json_body(request, required=False)
     force = bool(flag(body.get("force")))
     try:
-        _world(request).cancel_task(task, force)
+        world_of(request).cancel_task(task, force)
     except InvalidTransition as exc:
         raise ApiError(409, "invalid_transition", str(exc)) from exc
     return ok(request, {"id": task.id, "status": task.status, "cancelled": True})
@@ -176,27 +131,10 @@ async def delete(request: Request) -> Response:
     """``DELETE /tasks/{id}``: only finished tasks."""
     task = _task(request)
     try:
-        _world(request).delete_task(task)
+        world_of(request).delete_task(task)
     except InvalidTransition as exc:
         raise ApiError(409, "invalid_transition", str(exc)) from exc
     return no_content()
-
-
-def stream_fault(request: Request) -> Response | None:
-    faults = _world(request).faults
-    if faults.stream_html:
-        html = "<html><body><h1>Sign in to the Wi-Fi</h1></body></html>"
-        return Response(html, status_code=200, media_type="text/html")
-    status = faults.stream_status
-    if status is None:
-        return None
-    if status == 204:
-        return no_content()
-    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
-    code = codes.get(status, "internal_error")
-    body, media = problem_bytes("", status, code, "injected stream failure")
-    headers = {"Retry-After": "7"} if status == 429 else {}
-    return Response(body, status_code=status, media_type=media, headers=headers)
 
 
 def _last_event_id(request: Request) -> int | None:
@@ -215,7 +153,7 @@ async def task_stream(request: Request) -> Response:
     if fault is not None:
         return fault
     ndjson = wants_ndjson(request.headers.get("accept", ""))
-    return TaskStream(_world(request), _task(request), ndjson, _last_event_id(request))
+    return TaskStream(world_of(request), _task(request), ndjson, _last_event_id(request))
 
 
 async def tasks_stream(request: Request) -> Response:
@@ -223,7 +161,7 @@ async def tasks_stream(request: Request) -> Response:
     fault = stream_fault(request)
     if fault is not None:
         return fault
-    return account_stream(_world(request), wants_ndjson(request.headers.get("accept", "")))
+    return account_stream(world_of(request), wants_ndjson(request.headers.get("accept", "")))
 
 
 ROUTES = [

@@ -96,7 +96,7 @@ def seed_world(world: World) -> None:
         worker = world.engines.take(spec.ref)
         if worker is None:
             break
-        world.engines.assign(worker, task.id)
+        world.engines.assign(worker, task.id, spec.app_id, spec.version_id(task.app.version))
         task.worker = worker
         task.engine_id = worker.engine.id
         task.engine_name = worker.engine.name

@@ -116,7 +116,8 @@ class Walker:
             if worker is None:
                 continue
             self.w.queue.remove(task_id)
-            self.w.engines.assign(worker, task.id)
+            spec = task.app.spec
+            self.w.engines.assign(worker, task.id, spec.app_id, spec.version_id(task.app.version))
             roll = task.rng.random()
             warm = task.app.spec.ref in worker.warm_apps
             task.cold = (not warm) or roll < task.app.spec.cold_start_chance

@@ -16,6 +16,7 @@ from typing import Any
 from infdash.sim.catalog import AppRef
 from infdash.sim.clock import Scheduler, rfc3339
 from infdash.sim.config import FaultConfig, SimConfig
+from infdash.sim.engine_lifecycle import EngineLifecycle
 from infdash.sim.engines import EnginePool
 from infdash.sim.ids import make_id
 from infdash.sim.logs import log_entry
@@ -47,7 +48,11 @@ class World:
         self.sched = Scheduler(config.start_time, config.speed, config.manual_clock)
         self.rng = random.Random(config.seed)
         self.engines = EnginePool(
-            config.seed, config.engines, config.workers_per_engine, config.start_time
+            config.seed,
+            config.engines,
+            config.workers_per_engine,
+            config.start_time,
+            offline=config.offline_engines,
         )
         self.tasks: dict[str, Task] = {}
         self.queue: list[str] = []
@@ -65,6 +70,9 @@ class World:
         self._background: set[asyncio.Task[Any]] = set()
         self.closing = False
         self.walker = Walker(self)
+        self.lifecycle = EngineLifecycle(self)
+        self.approvals_require_sign_in = config.approvals_require_sign_in
+        self._id_counters: dict[str, int] = {}
 
     # clock -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -104,6 +112,12 @@ class World:
         """Deterministic id of the next live task."""
         self._counter += 1
         return make_id("task", self.config.seed, "live", self._counter)
+
+    def next_id(self, prefix: str) -> str:
+        """Deterministic id of the next object of a kind (``chat``, ``msg``, ``file``, …)."""
+        n = self._id_counters.get(prefix, 0) + 1
+        self._id_counters[prefix] = n
+        return make_id(prefix, self.config.seed, f"live-{prefix}", n)
 
     def add_task(self, task: Task) -> None:
         """Register a task (seeded or live) without publishing it."""
