@@ -2,7 +2,8 @@
 
 Budget (token buckets per limit class, synced to the server's headers), tiered subscriptions
 with a deterministic planner, backoff and a circuit breaker, a monotonic Store, and a plain
-snapshot for the status bar.  The async loop that performs requests builds on these.
+snapshot for the status bar; and the async :class:`Scheduler` that performs the requests
+through the API client (``infdash.api``) and follows the focused task's stream.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from infdash.scheduler.backoff import (
     full_jitter,
 )
 from infdash.scheduler.budget import Budget
-from infdash.scheduler.clock import Clock, FakeClock
+from infdash.scheduler.clock import Clock, FakeClock, VirtualTime
 from infdash.scheduler.limits import (
     DEFAULT_CLASSES,
     Admission,
@@ -39,9 +40,11 @@ from infdash.scheduler.ratelimit import (
     seconds_until_reset,
     server_wait,
 )
+from infdash.scheduler.scheduler import Scheduler, SchedulerState, task_store
 from infdash.scheduler.snapshot import ClassView, ResourceView, Snapshot, status_line, take_snapshot
 from infdash.scheduler.status import TaskStatus, is_terminal_status, task_status_rank
 from infdash.scheduler.store import Change, Record, Store, replace_fields, supersedes
+from infdash.scheduler.streams import FocusedStreams, StreamPolicy
 from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
 
 __all__ = [
@@ -64,6 +67,7 @@ __all__ = [
     "Closure",
     "Entry",
     "FakeClock",
+    "FocusedStreams",
     "LimitClass",
     "Outcome",
     "Plan",
@@ -74,15 +78,19 @@ __all__ = [
     "Record",
     "ResourceKey",
     "ResourceView",
+    "Scheduler",
+    "SchedulerState",
     "ServerWait",
     "Snapshot",
     "Store",
+    "StreamPolicy",
     "Subscriptions",
     "TaskStatus",
     "Tier",
     "TierIntervals",
     "TierPolicy",
     "Transport",
+    "VirtualTime",
     "WaitSource",
     "full_jitter",
     "is_terminal_status",
@@ -96,4 +104,5 @@ __all__ = [
     "supersedes",
     "take_snapshot",
     "task_status_rank",
+    "task_store",
 ]

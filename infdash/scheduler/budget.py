@@ -219,7 +219,8 @@ class Budget:
         else:
             delay = wait.seconds
             st.fallback_attempt = 0
-        until = at + delay * (1.0 + self._rng.uniform(0.0, cfg.reopen_jitter))
+        jitter = min(delay * self._rng.uniform(0.0, cfg.reopen_jitter), cfg.reopen_jitter_cap)
+        until = at + delay + jitter
         if until <= st.closed_until:
             return None
         if st.closure is None or at >= st.closed_until:

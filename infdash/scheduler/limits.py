@@ -70,6 +70,9 @@ class BudgetConfig:
     max_wait: float = MAX_WAIT
     reopen_jitter: float = 0.10
     """Closures last 0–10 % longer, at random, so pollers do not all wake together."""
+    reopen_jitter_cap: float = 0.75
+    """…but never more than this many seconds: the first request follows the reset within
+    a second (performance.md B15), however long the closure."""
     fallback_base: float = 0.5
     fallback_cap: float = 8.0
     fallback_floor: float = 1.0
