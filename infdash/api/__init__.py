@@ -1,12 +1,29 @@
 """infdash.api: the async inference.sh API client (wire protocol only; never imports Textual).
 
-Entry point: :class:`InferenceClient`; task endpoints under ``client.tasks``; rate-limit
-snapshots under ``client.rate_limits``.
+Entry point: :class:`InferenceClient`; endpoints under ``client.tasks``, ``client.engines``,
+``client.chats`` (and ``client.chats.session(...)``), ``client.files``, ``client.account``;
+workspace events from ``client.events()``; rate-limit snapshots under ``client.rate_limits``.
 """
 
 from __future__ import annotations
 
+from infdash.api.account import AccountAPI
+from infdash.api.chat_session import (
+    ApprovalRequested,
+    ChatError,
+    ChatEvent,
+    ChatSession,
+    ChatStatusChanged,
+    ChatStreamReconnecting,
+    ClientToolCompleted,
+    ClientToolRequested,
+    MessageUpdated,
+    RunUpdated,
+    TurnEnded,
+)
+from infdash.api.chats import ChatsAPI, ChatStream
 from infdash.api.client import DEFAULT_BASE_URL, InferenceClient, Secret, StreamFormat
+from infdash.api.engines import EnginesAPI, EngineStream, EngineUpdate
 from infdash.api.envelope import Envelope, ResponseMessage
 from infdash.api.errors import (
     ApiError,
@@ -16,10 +33,12 @@ from infdash.api.errors import (
     InvalidTransitionError,
     NotFoundError,
     OutcomeUnknownError,
+    PayloadTooLargeError,
     PaymentRequiredError,
     PreconditionFailedError,
     RateLimitedError,
     ServerError,
+    SignInRequiredError,
     StreamContentError,
     StreamError,
     StreamIdleError,
@@ -28,6 +47,8 @@ from infdash.api.errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from infdash.api.events import WorkspaceEvent, WorkspaceEventStream
+from infdash.api.files import FilesAPI
 from infdash.api.models import (
     MICROCENTS_PER_USD,
     CancelResult,
@@ -49,6 +70,30 @@ from infdash.api.models import (
     TimingGroup,
     WorkerSummary,
 )
+from infdash.api.models.chats import (
+    Agent,
+    AgentRun,
+    Chat,
+    ChatMessage,
+    ContentPart,
+    Interrupt,
+    RunResult,
+    ToolInvocation,
+    merge_message,
+)
+from infdash.api.models.engines import (
+    Engine,
+    EngineStatus,
+    InstanceSummary,
+    SystemInfo,
+    Worker,
+    WorkerCpu,
+    WorkerGpu,
+    WorkerStatus,
+    merge_engine,
+)
+from infdash.api.models.files import FileInfo
+from infdash.api.models.usage import Me, QueueCount, QueueStats, Usage, UsageEntry
 from infdash.api.query import Filter, Sort
 from infdash.api.ratelimit import LimitClass, RateLimitSnapshot, RateLimitTracker, classify
 from infdash.api.retry import RetryPolicy, retry_delay
@@ -65,34 +110,67 @@ from infdash.api.tasks import TaskChange, TasksAPI
 __all__ = [
     "DEFAULT_BASE_URL",
     "MICROCENTS_PER_USD",
+    "AccountAPI",
+    "Agent",
+    "AgentRun",
     "ApiError",
+    "ApprovalRequested",
     "CancelResult",
+    "Chat",
+    "ChatError",
+    "ChatEvent",
+    "ChatMessage",
+    "ChatSession",
+    "ChatStatusChanged",
+    "ChatStream",
+    "ChatStreamReconnecting",
+    "ChatsAPI",
+    "ClientToolCompleted",
+    "ClientToolRequested",
     "ConflictError",
+    "ContentPart",
     "CursorPage",
     "DeltaAccumulator",
+    "Engine",
+    "EngineStatus",
+    "EngineStream",
     "EngineSummary",
+    "EngineUpdate",
+    "EnginesAPI",
     "Envelope",
+    "FileInfo",
+    "FilesAPI",
     "Filter",
     "ForbiddenError",
     "GoneError",
     "GpuSample",
     "InferenceClient",
+    "InstanceSummary",
+    "Interrupt",
     "InvalidTransitionError",
     "LimitClass",
+    "Me",
+    "MessageUpdated",
     "NDJSONParser",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PayloadTooLargeError",
     "PaymentRequiredError",
     "PreconditionFailedError",
+    "QueueCount",
+    "QueueStats",
     "RateLimitSnapshot",
     "RateLimitTracker",
     "RateLimitedError",
     "ResourceStatus",
     "ResponseMessage",
     "RetryPolicy",
+    "RunResult",
+    "RunUpdated",
     "SSEParser",
     "Secret",
     "ServerError",
+    "SignInRequiredError",
     "Sort",
     "StreamContentError",
     "StreamError",
@@ -101,6 +179,7 @@ __all__ = [
     "StreamIdleError",
     "StreamReconnecting",
     "StreamStats",
+    "SystemInfo",
     "Task",
     "TaskChange",
     "TaskCost",
@@ -118,11 +197,23 @@ __all__ = [
     "TelemetrySample",
     "TimingEvent",
     "TimingGroup",
+    "ToolInvocation",
     "TransportError",
+    "TurnEnded",
     "UnauthorizedError",
     "UnexpectedResponseError",
+    "Usage",
+    "UsageEntry",
     "ValidationError",
+    "Worker",
+    "WorkerCpu",
+    "WorkerGpu",
+    "WorkerStatus",
     "WorkerSummary",
+    "WorkspaceEvent",
+    "WorkspaceEventStream",
     "classify",
+    "merge_engine",
+    "merge_message",
     "retry_delay",
 ]

@@ -1,8 +1,9 @@
 """The API client: one ``httpx.AsyncClient``, envelopes, errors, rate limits and safe retries.
 
-Resource methods live in namespaces (``client.tasks``) built on :meth:`InferenceClient.request`
-and :meth:`InferenceClient.open_stream`. Time is injectable (``sleep``, ``clock``, ``rand``)
-so retry and reconnect behaviour is tested without waiting.
+Resource methods live in namespaces (``client.tasks``, ``client.engines``, ``client.chats``,
+``client.files``, ``client.account``; ``client.events()`` for workspace events) built on
+:meth:`InferenceClient.request` and :meth:`InferenceClient.open_stream`. Time is injectable
+(``sleep``, ``clock``, ``rand``) so retry and reconnect behaviour is tested without waiting.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Generator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal
@@ -19,12 +20,17 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from infdash import __version__
+from infdash.api.account import AccountAPI
+from infdash.api.chats import ChatsAPI
+from infdash.api.engines import EnginesAPI
 from infdash.api.envelope import Envelope, ResponseMessage, parse_error, parse_success
 from infdash.api.errors import (
     ApiError,
     OutcomeUnknownError,
     TransportError,
 )
+from infdash.api.events import WorkspaceEventStream
+from infdash.api.files import FilesAPI
 from infdash.api.ratelimit import LimitClass, RateLimitTracker
 from infdash.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, retry_delay
 from infdash.api.streams import DEFAULT_IDLE_TIMEOUT
@@ -127,9 +133,24 @@ class InferenceClient:
             pool=timeout.pool,
         )
         self.tasks = TasksAPI(self)
+        self.engines = EnginesAPI(self)
+        self.chats = ChatsAPI(self)
+        self.files = FilesAPI(self)
+        self.account = AccountAPI(self)
 
     def __repr__(self) -> str:
         return f"InferenceClient(base_url={self.base_url!r}, stream_format={self.stream_format!r})"
+
+    def events(
+        self,
+        *,
+        tables: Collection[str] | None = None,
+        fmt: StreamFormat | None = None,
+        idle_timeout: float | None = None,
+    ) -> WorkspaceEventStream:
+        """``GET /events``: workspace table changes (``engines``…) until closed; re-list what
+        you show after each ``StreamReconnecting`` (there is no resume)."""
+        return WorkspaceEventStream(self, tables=tables, fmt=fmt, idle_timeout=idle_timeout)
 
     @property
     def http(self) -> httpx.AsyncClient:

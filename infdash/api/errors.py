@@ -104,6 +104,12 @@ class ValidationError(ApiError):
     hint = "fix the request"
 
 
+class PayloadTooLargeError(ValidationError):
+    """413: the body (an upload) is larger than the server accepts."""
+
+    hint = "send a smaller file"
+
+
 class UnauthorizedError(ApiError):
     """401: the API key is missing, wrong or revoked."""
 
@@ -120,6 +126,13 @@ class ForbiddenError(ApiError):
     """403: the key lacks a scope, or the account/feature is not allowed to do this."""
 
     hint = "check the key's scopes"
+
+
+class SignInRequiredError(ForbiddenError):
+    """403 ``requires_sign_in``: only the account holder's own sign-in may do this (tool
+    approvals); an API key never can."""
+
+    hint = "approve or reject this tool in the inference.sh app; API keys cannot"
 
 
 class NotFoundError(ApiError):
@@ -176,6 +189,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     409: ConflictError,
     410: GoneError,
     412: PreconditionFailedError,
+    413: PayloadTooLargeError,
     422: ValidationError,
     429: RateLimitedError,
 }
@@ -185,6 +199,8 @@ def error_class_for(status: int, code: str | None) -> type[ApiError]:
     """The exception class for an HTTP error status (and code, where it refines it)."""
     if status == 409 and code == "invalid_transition":
         return InvalidTransitionError
+    if status == 403 and code == "requires_sign_in":
+        return SignInRequiredError
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     if status >= 500:

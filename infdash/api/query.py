@@ -1,4 +1,5 @@
-"""Typed helpers for the common list contract (reference §2): filters, sort, search."""
+"""Typed helpers for the common list contract (reference §2): filters, sort, search; and
+safe path ids."""
 
 from __future__ import annotations
 
@@ -101,3 +102,10 @@ def list_body(
     if search:
         body["search"] = {"term": search, "exact": exact}
     return body
+
+
+def path_id(value: str, what: str = "id") -> str:
+    """A path segment that cannot escape its route (empty, ``/``, ``.`` and ``..`` refused)."""
+    if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
+        raise ValueError(f"not a {what}: {value!r}")
+    return value

@@ -13,7 +13,7 @@ from infdash.api.models.metrics import TaskCost, TelemetrySample, parse_telemetr
 from infdash.api.models.status import TaskStatus
 from infdash.api.models.tasks import CancelResult, ResourceStatus, Task
 from infdash.api.models.timings import TaskTimings
-from infdash.api.query import Direction, Filter, Sort, list_body
+from infdash.api.query import Direction, Filter, Sort, list_body, path_id
 from infdash.api.streams import read_frames
 from infdash.api.task_stream import (
     DEFAULT_MAX_RECONNECTS,
@@ -47,9 +47,7 @@ class TaskChange:
 
 
 def _path_id(task_id: str) -> str:
-    if not task_id or "/" in task_id or task_id in (".", ".."):
-        raise ValueError(f"not a task id: {task_id!r}")
-    return task_id
+    return path_id(task_id, "task id")
 
 
 class TasksAPI:
