@@ -37,12 +37,16 @@ class Hit:
     limit_class: str | None
     status: int
     client: int
+    reset: str | None = None
+    date: str | None = None
 
 
 class SimHarness:
     def __init__(self, sim: SimServer, *, start: float = 1000.0) -> None:
         self.sim = sim
         self.vt = VirtualTime(start)
+        self.start = start
+        self.sim_origin: float = sim.call(lambda w: w.now())
         self.hits: list[Hit] = []
         self._clients = 0
 
@@ -58,7 +62,16 @@ class SimHarness:
             cls = classify(request.method, path)
             name = None if cls is None else str(cls)
             self.hits.append(
-                Hit(self.vt.now, request.method, path, name, response.status_code, number)
+                Hit(
+                    self.vt.now,
+                    request.method,
+                    path,
+                    name,
+                    response.status_code,
+                    number,
+                    response.headers.get("x-ratelimit-reset"),
+                    response.headers.get("date"),
+                )
             )
 
         client = InferenceClient(
@@ -105,15 +118,19 @@ class SimHarness:
             target = min(end, self.vt.now + max_step, math.inf if due is None else due)
             await self.advance_to(max(target, self.vt.now))
 
-    async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    async def until(self, condition: Callable[[], bool], real_seconds: float = 5.0) -> bool:
         """Wait (real time, virtual time standing still) for pushed data such as a stream frame."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + real_seconds
         while not condition():
             if loop.time() > deadline:
                 return False
             await asyncio.sleep(0.002)
         return True
+
+    def to_virtual(self, sim_epoch: float) -> float:
+        """A simulated epoch (unskewed) as virtual scheduler time."""
+        return self.start + sim_epoch - self.sim_origin
 
     def requests(
         self, limit_class: str, since: float = -math.inf, until: float = math.inf

@@ -107,7 +107,8 @@ class FocusedStreams:
         self._planner.request_refresh(key)
         self._wake()
 
-    def _deliver(self, key: ResourceKey, update: TaskUpdate) -> None:
+    def deliver(self, key: ResourceKey, update: TaskUpdate) -> None:
+        """A stream delivered ``update``: merge it (monotonically) and count ``key`` as fresh."""
         self._store.apply(update.task)
         self.live.add(key)
         self._planner.set_transport(key, Transport.STREAM)
@@ -124,7 +125,7 @@ class FocusedStreams:
                         async for event in events:
                             if isinstance(event, TaskUpdate):
                                 self.failures.pop(key, None)
-                                self._deliver(key, event)
+                                self.deliver(key, event)
                             elif isinstance(event, StreamReconnecting):
                                 self._fallback(key)
                     return  # the task finished (or the server said 204)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from benchmarks._harness import SimHarness
-from infdash.sim import SimServer
+from infdash.sim import SimConfig, SimServer
 
 
 @pytest.fixture
-async def harness(sim: SimServer) -> AsyncIterator[SimHarness]:
-    yield SimHarness(sim)
+def sim_config() -> SimConfig:
+    """Whole-second start so the server's whole-second ``Date`` is exact in assertions."""
+    return SimConfig(seed=7, manual_clock=True, history_size=40, start_time=1_790_000_000.0)
+
+
+@pytest.fixture
+def harness(sim: SimServer) -> SimHarness:
+    return SimHarness(sim)
