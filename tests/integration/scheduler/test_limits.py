@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -101,7 +102,7 @@ async def test_breaker_opens_on_repeated_5xx_and_closes_after(harness: SimHarnes
             # only the breaker's single probes go (20 tasks every 5 s would be ~120 polls).
             probes = sorted(h.at for h in during if h.at > first)
             assert len(probes) <= 10
-            assert all(b > a for a, b in zip(probes, probes[1:], strict=False))
+            assert all(b > a for a, b in itertools.pairwise(probes))
             assert {h.status for h in during} <= {500, 502, 503, 504}
             harness.sim.call(lambda w: setattr(w.faults.error_burst, "count", 0))
             t1 = harness.vt.now
