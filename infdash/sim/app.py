@@ -12,8 +12,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from infdash.sim.files import ROUTES as FILE_ROUTES
+from infdash.sim.files import UPLOAD_ROUTES
 from infdash.sim.gate import Gate
 from infdash.sim.respond import ApiError, error_response, ok
+from infdash.sim.routes_chats import ROUTES as CHAT_ROUTES
+from infdash.sim.routes_engines import ROUTES as ENGINE_ROUTES
+from infdash.sim.routes_misc import ROUTES as MISC_ROUTES
 from infdash.sim.routes_tasks import ROUTES as TASK_ROUTES
 
 if TYPE_CHECKING:
@@ -44,9 +49,16 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def build_app(world: World) -> ASGIApp:
     """The full ASGI app serving one world."""
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"]), *TASK_ROUTES]
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        *MISC_ROUTES,  # before the task routes: /tasks/queue-stats is not a task id
+        *TASK_ROUTES,
+        *ENGINE_ROUTES,
+        *CHAT_ROUTES,
+        *FILE_ROUTES,
+    ]
     app = Starlette(
-        routes=[*routes, Mount("/v1", routes=list(routes))],
+        routes=[*routes, *UPLOAD_ROUTES, Mount("/v1", routes=list(routes))],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

@@ -247,7 +247,7 @@ def decode_cursor(q: ListQuery, text: str) -> list[Any]:
     return values
 
 
-def _sort(rows: list[Task], q: ListQuery) -> None:
+def _sort(rows: list[Any], q: ListQuery) -> None:
     """Sort in place by the query's keys then id, each key in its own direction.
 
     One stable pass per key, last key first: keys of mixed types (times, ints, text) and
@@ -255,10 +255,10 @@ def _sort(rows: list[Task], q: ListQuery) -> None:
     """
     rows.sort(key=lambda t: t.id)
     for name, desc in reversed(q.sort):
-        rows.sort(key=SORT_KEYS[name], reverse=desc)
+        rows.sort(key=q.keys[name], reverse=desc)
 
 
-def _first_after(rows: list[Task], q: ListQuery, bound: list[Any], inclusive: bool) -> int:
+def _first_after(rows: list[Any], q: ListQuery, bound: list[Any], inclusive: bool) -> int:
     """Index of the first row past ``bound`` (at or past it when ``inclusive``): a bisection."""
     lo, hi = 0, len(rows)
     while lo < hi:

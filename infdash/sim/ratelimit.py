@@ -14,7 +14,7 @@ _TASK_SUB = re.compile(r"^/tasks/(?!list$|stream$|featured$|queue-stats$)[^/]+(/
 
 def limit_class(method: str, path: str) -> str | None:
     """The limit class of a request (path without ``/v1``); None = never limited."""
-    if path == "/health" or path.endswith("/stream"):
+    if path in ("/health", "/events") or path.endswith("/stream") or path.startswith("/uploads/"):
         return None
     if method == "POST" and path in ("/run", "/apps/run"):
         return "run"
@@ -63,6 +63,11 @@ class RateLimiter:
             reset_at=reset_at,
             retry_after=max(1, math.ceil(reset_at - now)),
         )
+
+    def used(self, key: str, limit_class: str, now: float) -> int:
+        """Requests of one class inside the window (without counting a new one)."""
+        hits = self._hits.get((key, limit_class), deque())
+        return sum(1 for t in hits if t > now - self.limits.window)
 
     def reset(self) -> None:
         """Forget every hit (tests)."""

@@ -11,9 +11,10 @@ import asyncio
 import copy
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infdash.sim.catalog import AppRef
+from infdash.sim.chats import ChatEngine
 from infdash.sim.clock import Scheduler, rfc3339
 from infdash.sim.config import FaultConfig, SimConfig
 from infdash.sim.engine_lifecycle import EngineLifecycle
@@ -32,6 +33,9 @@ from infdash.sim.tasks import (
     Task,
 )
 from infdash.sim.walk import Walker
+
+if TYPE_CHECKING:
+    from infdash.sim.files import SimFile
 
 
 class InvalidTransition(Exception):
@@ -71,6 +75,9 @@ class World:
         self.closing = False
         self.walker = Walker(self)
         self.lifecycle = EngineLifecycle(self)
+        self.chats = ChatEngine(self)
+        """Chats, messages, tool invocations and running turns (``chats.py``)."""
+        self.files: dict[str, SimFile] = {}
         self.approvals_require_sign_in = config.approvals_require_sign_in
         self._id_counters: dict[str, int] = {}
 
