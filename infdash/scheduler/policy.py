@@ -115,3 +115,9 @@ def stretch(
     left = max(room, 1e-9)
     factor = (rate(n_v, visible) + rate(n_b, background)) / left
     return TierIntervals(focused, visible * factor, background * factor)
+
+
+SCHEDULER_POLICY = TierPolicy(visible_max=10.0)
+"""What the async :class:`~infdash.scheduler.scheduler.Scheduler` uses by default: visible rows
+stay within 10 s however many tasks are watched (performance.md B14: with 5,000 open tasks the
+background tier stretches past its soft maximum instead)."""

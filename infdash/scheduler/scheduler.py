@@ -39,7 +39,7 @@ from infdash.scheduler.budget import Budget
 from infdash.scheduler.clock import Clock
 from infdash.scheduler.limits import DEFAULT_CLASSES, BudgetConfig, LimitClass, Priority
 from infdash.scheduler.planner import Outcome, Planner, PollAction
-from infdash.scheduler.policy import Tier, TierPolicy
+from infdash.scheduler.policy import SCHEDULER_POLICY, Tier, TierPolicy
 from infdash.scheduler.ratelimit import (
     OTHER,
     RUN,
@@ -101,7 +101,9 @@ class Scheduler:
         self.budget = Budget(classes, clock=clock, rng=rng, config=budget_config)
         backoff = Backoff(clock=clock, rng=rng, floor=0.5)
         breaker = CircuitBreaker(clock=clock, backoff=backoff, threshold=breaker_threshold)
-        self.planner = Planner(self.budget, clock=clock, rng=rng, policy=policy, breaker=breaker)
+        self.planner = Planner(
+            self.budget, clock=clock, rng=rng, policy=policy or SCHEDULER_POLICY, breaker=breaker
+        )
         self.store = store if store is not None else task_store(clock)
         self.auth_error: ApiError | None = None
         self.requests = 0
