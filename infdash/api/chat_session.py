@@ -136,32 +136,39 @@ ChatEvent = (
 class _Text:
     """Streamed text of one message; after a REST reset it skips deltas already included.
 
-    Deltas that arrive right after a reconcile may already be in the REST text. They are the
-    first to arrive, so while the chunks since the reset form a suffix of the REST text they are
-    held back; the first chunk that breaks the suffix is new, and everything before it was a
-    duplicate.
+    The deltas that arrive right after a reconcile may already be in the fetched text: they
+    are the first to arrive and spell out a run of its tail. So after a reset, arriving chunks
+    are held while their concatenation still occurs in the fetched text (past what we had
+    before). The first chunk that breaks that is new; of the held chunks, the longest run that
+    ends the fetched text was a duplicate and the rest is new too.
     """
 
-    __slots__ = ("_base", "_held", "text")
+    __slots__ = ("_base", "_floor", "_held", "text")
 
     def __init__(self) -> None:
         self.text = ""
         self._base = ""
+        self._floor = 0
         self._held: list[str] | None = None
 
     def append(self, chunk: str) -> None:
-        if self._held is None:
+        held = self._held
+        if held is None:
             self.text += chunk
             return
-        self._held.append(chunk)
-        if self._base.endswith("".join(self._held)):
-            return
-        self.text = self._base + chunk
+        held.append(chunk)
+        if self._base.find("".join(held), self._floor) >= 0:
+            return  # possibly all duplicates so far: keep showing the fetched text
+        dup = len(held) - 1
+        while dup > 0 and not self._base.endswith("".join(held[:dup])):
+            dup -= 1
+        self.text = self._base + "".join(held[dup:])
         self._held = None
 
     def reset(self, text: str, *, align: bool) -> None:
         if self.text.startswith(text) and len(self.text) > len(text):
             text = self.text  # what we hold is newer than what was fetched
+        self._floor = len(self.text) if text.startswith(self.text) else 0
         self.text = self._base = text
         self._held = [] if align else None
 
