@@ -1,9 +1,10 @@
 """The simulated agent ``infsh/assistant``: its identity, the reply corpus and how a turn is
 chosen from the user's words (deterministically, so tests and demos can pick a path).
 
-Keywords (whole words of the last user message, case-insensitive): ``approve``/``dangerous``
-→ an app tool that needs approval; ``tool``/``run`` → an app tool; ``client`` → a client
-tool; ``think`` → reasoning first; ``plain`` → a plain answer; otherwise a seeded choice.
+Keywords (whole words of the last user message, case-insensitive, in this precedence):
+``approve``/``dangerous`` → an app tool that needs approval; ``client`` → a client tool;
+``tool``/``run`` → an app tool; ``think`` → reasoning first; ``plain`` → a plain answer;
+otherwise a seeded choice.
 """
 
 from __future__ import annotations
@@ -142,10 +143,10 @@ def plan_turn(text: str, rng: random.Random) -> TurnPlan:
     reasoning = "think" in words
     if words & {"approve", "dangerous"}:
         tool = "approval"
-    elif words & {"tool", "run"}:
-        tool = "app"
     elif "client" in words:
         tool = "client"
+    elif words & {"tool", "run"}:
+        tool = "app"
     elif "plain" in words or reasoning:
         pass
     elif roll < 0.3:
