@@ -253,6 +253,8 @@ class Scheduler:
 
     async def settle(self) -> None:
         """Return once the loop sleeps and no poll is in flight (harnesses step time then)."""
+        if self._loop_task is None:
+            return
         while not (self._idle.is_set() and not self._polls and not self._wakeup.is_set()):
             await self._idle.wait()
             await asyncio.sleep(0)
