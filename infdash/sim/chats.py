@@ -1,46 +1,30 @@
-"""The chat state machine: turns of the agent on the simulated clock, queued messages, tool
-invocations (app tools run real tasks), approvals, stop and the R28 error fault.
+"""The chat state machine: chats, messages, turns on the simulated clock, queued messages,
+stop, message cancel, approvals and client tool results.
 
-A turn is a generator script: it yields a delay (seconds until its next step) or ``None`` to
-park until something resumes it (an approval, a client tool result, the end of a task). Stop
-closes the generator, so nothing it planned can fire afterwards. Every change is published to
-the chat's topic (``chat:<id>``) for ``GET /chats/{id}/stream``.
+What the assistant does inside a turn lives in ``chat_script.py``; this module starts, parks,
+resumes and ends turns. Stop closes the turn's generator, so nothing it planned can fire
+afterwards. Every change is published to the chat's topic (``chat:<id>``) for
+``GET /chats/{id}/stream``.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from infdash.sim.agents import (
-    APPROVAL_INTRO,
-    CLIENT_INTRO,
-    TOOL_INTRO,
-    AgentSpec,
-    TurnPlan,
-    chunks,
-    plan_turn,
-)
-from infdash.sim.catalog import resolve
+from infdash.sim.agents import AgentSpec, TurnPlan, plan_turn
 from infdash.sim.chat_models import AgentRun, Chat, Message, ToolInvocation
-from infdash.sim.clock import Timer, rfc3339
+from infdash.sim.chat_script import Script, TurnScript
+from infdash.sim.clock import Timer
 from infdash.sim.respond import ApiError
-from infdash.sim.tasks import COMPLETED, StreamEvent, Task
+from infdash.sim.tasks import StreamEvent
 
 if TYPE_CHECKING:
     from infdash.sim.world import World
 
-FIRST_TOKEN = 0.3
-"""Seconds from the start of a turn to its first delta."""
-DELTA = 0.05
-"""Seconds between deltas."""
 QUEUED_ORDER = 1_000_000
 """Provisional ``order`` of queued messages starts above this."""
-ERROR_MESSAGE = "model provider error: upstream connection reset"
-Script = Generator[float | None, None, None]
 
 
 @dataclass
@@ -58,7 +42,6 @@ class Turn:
     waiting: bool = False
     failed: bool = False
     response_deltas: int = 0
-    tools: list[ToolInvocation] = field(default_factory=list)
 
 
 class ChatEngine:
@@ -70,22 +53,27 @@ class ChatEngine:
         self.messages: dict[str, Message] = {}
         self.tools: dict[str, ToolInvocation] = {}
         self.turns: dict[str, Turn] = {}
+        self.script = TurnScript(self)
 
     # publishing ------------------------------------------------------------------------
-    def _emit(self, chat: Chat, kind: str, data: dict[str, Any], fields: Any = None) -> None:
+    def emit(self, chat: Chat, kind: str, data: dict[str, Any], fields: Any = None) -> None:
+        """Publish one event to the chat's stream readers."""
         self.w.publish(f"chat:{chat.id}", StreamEvent(0, kind, data, fields))
 
-    def _pub_chat(self, chat: Chat) -> None:
+    def pub_chat(self, chat: Chat) -> None:
+        """Publish the full chat."""
         chat.updated_at = self.w.now()
-        self._emit(chat, "chats", chat.dto())
+        self.emit(chat, "chats", chat.dto())
 
-    def _pub_run(self, chat: Chat, run: AgentRun) -> None:
+    def pub_run(self, chat: Chat, run: AgentRun) -> None:
+        """Publish the full agent run."""
         run.updated_at = self.w.now()
-        self._emit(chat, "agent_runs", run.dto())
+        self.emit(chat, "agent_runs", run.dto())
 
-    def _pub_msg(self, chat: Chat, msg: Message) -> None:
+    def pub_msg(self, chat: Chat, msg: Message) -> None:
+        """Publish the full message."""
         msg.updated_at = self.w.now()
-        self._emit(chat, "chat_messages", msg.dto())
+        self.emit(chat, "chat_messages", msg.dto())
 
     # chats and messages ----------------------------------------------------------------
     def create_chat(self, agent: AgentSpec, name: str = "") -> Chat:
@@ -111,7 +99,7 @@ class ChatEngine:
             msg.order = QUEUED_ORDER + chat.queued_seen
             msg.status = "queued"
             msg.run_id = chat.active_run.id
-            self._pub_msg(chat, msg)
+            self.pub_msg(chat, msg)
             return msg, None
         turn = self._start_turn(chat, msg)
         return msg, turn.message
@@ -122,7 +110,7 @@ class ChatEngine:
             raise ApiError(409, "not_cancellable", f"message {msg.id} is {msg.status}, not queued")
         msg.status = "cancelled"
         msg.text, msg.files = "", []
-        self._pub_msg(self.chats[msg.chat_id], msg)
+        self.pub_msg(self.chats[msg.chat_id], msg)
 
     # turns -----------------------------------------------------------------------------
     def _start_turn(self, chat: Chat, fresh: Message | None) -> Turn:
@@ -135,27 +123,27 @@ class ChatEngine:
             m.run_id = run.id
             if m is fresh:
                 m.status = "ready"
-                self._pub_msg(chat, m)
+                self.pub_msg(chat, m)
             else:
                 m.status = "ready"
                 m.updated_at = now
                 data = {"id": m.id, "chat_id": chat.id, "status": "ready", "order": m.order,
                         "agent_run_id": run.id}  # fmt: skip
-                self._emit(chat, "chat_messages", data, list(data))
+                self.emit(chat, "chat_messages", data, list(data))
         asst = Message(self.w.next_id("msg"), chat.id, "assistant", chat.next_order, "pending",
                        now, now, run_id=run.id)  # fmt: skip
         chat.next_order += 1
         chat.messages.append(asst)
         self.messages[asst.id] = asst
         chat.active_run = run
-        self._pub_run(chat, run)
-        self._pub_chat(chat)
-        self._pub_msg(chat, asst)
+        self.pub_run(chat, run)
+        self.pub_chat(chat)
+        self.pub_msg(chat, asst)
         rng = random.Random(f"{self.w.config.seed}:{chat.id}:{chat.turns}")
         text = users[-1].text
         turn = Turn(chat, run, asst, plan_turn(text, rng), rng, text)
         self.turns[chat.id] = turn
-        turn.gen = self._script(turn)
+        turn.gen = self.script.run(turn)
         self._step(turn)
         return turn
 
@@ -171,75 +159,14 @@ class ChatEngine:
         else:
             turn.timer = self.w.sched.call_later(wait, lambda: self._step(turn))
 
-    def _resume(self, turn: Turn) -> None:
+    def resume(self, turn: Turn) -> None:
+        """Continue a parked turn (if it is still the chat's active one)."""
         if turn.waiting and self.turns.get(turn.chat.id) is turn:
             turn.waiting = False
             self._step(turn)
 
-    def _script(self, t: Turn) -> Script:
-        yield FIRST_TOKEN
-        plan = t.plan
-        if plan.reasoning:
-            for piece in chunks(plan.thought, t.rng):
-                self._delta(t, "reasoning", piece)
-                yield DELTA
-        intro = {"app": TOOL_INTRO, "approval": APPROVAL_INTRO, "client": CLIENT_INTRO}
-        yield from self._say(t, intro.get(plan.tool, ""))
-        if t.failed:
-            return
-        outro = ""
-        if plan.tool in ("app", "approval"):
-            approval = plan.tool == "approval"
-            inv = self._invoke(t, "app", "awaiting_approval" if approval else "in_progress")
-            if approval:
-                self._interrupt(t, inv)
-                yield None
-            if inv.status == "cancelled":
-                outro = "Understood — I did not run it.\n\n"
-            else:
-                self._start_task(t, inv)
-                yield None
-                word = "completed" if inv.status == "completed" else "failed"
-                outro = f"The task `{inv.task_id}` {word}:\n\n```json\n{inv.result}\n```\n\n"
-        elif plan.tool == "client":
-            inv = self._invoke(t, "client", "awaiting_input")
-            yield None
-            outro = f"Your local time is **{inv.result}**.\n\n"
-        yield from self._say(t, outro + plan.reply)
-        if not t.failed:
-            self._end(t, "completed")
-
-    def _say(self, t: Turn, text: str) -> Script:
-        for piece in chunks(text, t.rng):
-            limit = self.w.faults.chat_error_after_deltas
-            if limit is not None and t.response_deltas >= limit:
-                self._fail(t)
-                return
-            self._delta(t, "response", piece)
-            t.response_deltas += 1
-            yield DELTA
-
-    def _delta(self, t: Turn, kind: str, text: str) -> None:
-        msg = t.message
-        msg.delta_seq += 1
-        if kind == "response":
-            msg.text += text
-        else:
-            msg.reasoning += text
-        data = {"resource_id": msg.id, "seq": msg.delta_seq, "delta": {kind: text}}
-        self._emit(t.chat, "delta", data)
-
-    def _fail(self, t: Turn) -> None:
-        """R28: an ``error`` event mid-reply, then the message fails with its partial text."""
-        t.failed = True
-        data = {"resource_id": t.message.id, "run_id": t.run.id, "code": "internal_error",
-                "message": ERROR_MESSAGE}  # fmt: skip
-        self._emit(t.chat, "error", data)
-        t.message.error = ERROR_MESSAGE
-        t.run.error = ERROR_MESSAGE
-        self._end(t, "failed")
-
-    def _end(self, t: Turn, state: str) -> None:
+    def end(self, t: Turn, state: str) -> None:
+        """Finish a turn (completed, failed or canceled); start the next if messages wait."""
         now = self.w.now()
         chat, msg, run = t.chat, t.message, t.run
         msg.status = {"completed": "ready", "failed": "failed"}.get(state, "cancelled")
@@ -248,9 +175,9 @@ class ChatEngine:
         chat.active_run = None
         chat.interrupts.clear()
         self.turns.pop(chat.id, None)
-        self._pub_msg(chat, msg)
-        self._pub_run(chat, run)
-        self._pub_chat(chat)
+        self.pub_msg(chat, msg)
+        self.pub_run(chat, run)
+        self.pub_chat(chat)
         if chat.queued():
             self._start_turn(chat, None)
 
@@ -271,68 +198,9 @@ class ChatEngine:
             task = self.w.get_task(inv.task_id) if inv.task_id else None
             if task is not None and not task.terminal:
                 self.w.cancel_task(task, force=False)
-        self._end(t, "canceled")
+        self.end(t, "canceled")
 
     # tools -----------------------------------------------------------------------------
-    def _invoke(self, t: Turn, kind: str, status: str) -> ToolInvocation:
-        now = self.w.now()
-        app = kind == "app"
-        inv = ToolInvocation(
-            id=self.w.next_id("ti"),
-            call_id=f"call_{len(self.tools) + 1:04d}",
-            message_id=t.message.id,
-            chat_id=t.chat.id,
-            type=kind,
-            display_name="infsh/echo" if app else "Local time",
-            name="infsh_echo" if app else "get_local_time",
-            arguments={"message": t.user_text} if app else {"timezone": "local"},
-            status=status,
-            created_at=now,
-            updated_at=now,
-        )
-        t.message.tools.append(inv)
-        self.tools[inv.id] = inv
-        self._pub_msg(t.chat, t.message)
-        return inv
-
-    def _interrupt(self, t: Turn, inv: ToolInvocation) -> None:
-        meta = {"tool_name": inv.display_name, "arguments": inv.arguments,
-                "tool_invocation_id": inv.id}  # fmt: skip
-        t.chat.interrupts.append(
-            {
-                "id": self.w.next_id("int"),
-                "created_at": rfc3339(self.w.now()),
-                "run_id": t.run.id,
-                "chat_id": t.chat.id,
-                "reason": "tool_approval",
-                "source": "tool",
-                "resource_id": inv.id,
-                "resource_type": "tool_invocation",
-                "status": "pending",
-                "meta": meta,
-            }
-        )
-        t.run.state = "input_required"
-        t.run.interrupt_tool_id = inv.id
-        self._pub_run(t.chat, t.run)
-        self._pub_chat(t.chat)
-
-    def _start_task(self, t: Turn, inv: ToolInvocation) -> None:
-        task = self.w.create_task(resolve("infsh/echo"), {"input": dict(inv.arguments)})
-        inv.task_id = task.id
-        inv.status, inv.updated_at = "in_progress", self.w.now()
-        self._pub_msg(t.chat, t.message)
-        self.w.on_terminal(task, lambda done: self._tool_done(t, inv, done))
-
-    def _tool_done(self, t: Turn, inv: ToolInvocation, task: Task) -> None:
-        if not inv.open or self.turns.get(t.chat.id) is not t:
-            return
-        ok = task.status == COMPLETED
-        inv.status, inv.updated_at = ("completed" if ok else "failed"), self.w.now()
-        inv.result = json.dumps(task.output, ensure_ascii=False) if ok else (task.error or "")
-        self._pub_msg(t.chat, t.message)
-        self._resume(t)
-
     def _turn_of(self, inv: ToolInvocation) -> Turn:
         t = self.turns.get(inv.chat_id)
         if t is None or inv not in t.message.tools:
@@ -356,19 +224,19 @@ class ChatEngine:
         """``POST /tools/{id}/invoke``: the tool runs (its task starts)."""
         t = self._resolve_approval(inv)
         inv.status, inv.updated_at = "in_progress", self.w.now()
-        self._pub_run(t.chat, t.run)
-        self._pub_chat(t.chat)
-        self._resume(t)
+        self.pub_run(t.chat, t.run)
+        self.pub_chat(t.chat)
+        self.resume(t)
 
     def reject(self, inv: ToolInvocation, reason: str) -> None:
         """``POST /tools/{id}/reject``: the tool is cancelled and the reply goes on."""
         t = self._resolve_approval(inv)
         inv.status, inv.updated_at = "cancelled", self.w.now()
         inv.result = f"rejected: {reason}" if reason else "rejected"
-        self._pub_msg(t.chat, t.message)
-        self._pub_run(t.chat, t.run)
-        self._pub_chat(t.chat)
-        self._resume(t)
+        self.pub_msg(t.chat, t.message)
+        self.pub_run(t.chat, t.run)
+        self.pub_chat(t.chat)
+        self.resume(t)
 
     def client_result(self, inv: ToolInvocation, result: str) -> None:
         """``POST /tools/{id}``: the result of a client tool."""
@@ -377,5 +245,5 @@ class ChatEngine:
                            f"tool in {inv.status}; it takes no client result")  # fmt: skip
         t = self._turn_of(inv)
         inv.status, inv.updated_at, inv.result = "completed", self.w.now(), result
-        self._pub_msg(t.chat, t.message)
-        self._resume(t)
+        self.pub_msg(t.chat, t.message)
+        self.resume(t)

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from infdash.sim import SimServer
-from tests.unit.sim.helpers import Frames, client, data, sse_fields
+from infdash.sim import SimConfig, SimServer
+from tests.unit.sim.helpers import Frames, client, data, eventually, sse_fields
 
 NDJSON = {"Accept": "application/x-ndjson"}
 Event = tuple[str, dict[str, Any], list[str] | None]
@@ -389,3 +389,37 @@ def test_routes_both_ways_and_bad_input(sim: SimServer) -> None:
         assert data(c.get("/chats"))["total_items"] == 1
         steer = data(c.post(f"/chats/{by_id['id']}/steer", json={"message": "more"}))
         assert steer["status"] == "queued"
+
+
+def _transcript(sim: SimServer) -> list[tuple[str, str, str]]:
+    with client(sim) as c:
+        chat_id = new_chat(c)
+        send(c, chat_id, "hello")
+        sim.advance(60)
+        send(c, chat_id, "and again")
+        sim.advance(60)
+        return [(m["id"], m["status"], str(m["content"])) for m in messages(c, chat_id)]
+
+
+def test_same_seed_same_chat(sim: SimServer, sim_config: SimConfig) -> None:
+    first = _transcript(sim)
+    with SimServer(sim_config) as again:
+        assert _transcript(again) == first
+
+
+@pytest.mark.parametrize("ndjson", [True, False])
+def test_chat_stream_heartbeats_and_v1_prefix(sim: SimServer, ndjson: bool) -> None:
+    beat = b'{"type":"heartbeat"}' if ndjson else b": heartbeat"
+    with client(sim) as c:
+        chat_id = new_chat(c)
+        path = f"/v1/chats/{chat_id}/stream"
+        with c.stream("GET", path, headers=NDJSON if ndjson else {}) as r:
+            assert r.headers["content-type"].startswith(
+                "application/x-ndjson" if ndjson else "text/event-stream"
+            )
+            frames = Frames(r, ndjson=ndjson)
+            assert next_event(frames, ndjson) is not None
+            sim.advance(10)
+            assert frames.next() == beat
+        assert data(c.get(f"/v1/chats/{chat_id}"))["id"] == chat_id
+    assert eventually(sim, lambda w: w.stream_count() == 0)

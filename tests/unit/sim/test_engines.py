@@ -248,3 +248,22 @@ def test_events_stream_carries_engines_and_tasks(sim: SimServer) -> None:
             name, _, payload = sse_event(frames.next() or b"")
             assert name == "engines"
             assert payload["status"] == "draining"
+
+
+def test_stream_faults_apply_to_new_streams(sim: SimServer) -> None:
+    a = _engines(sim)["rig-a"]["id"]
+    sim.call(lambda w: setattr(w.faults, "stream_status", 404))
+    with client(sim) as c:
+        for path in (f"/engines/{a}/stream", "/events"):
+            r = c.get(path)
+            assert r.status_code == 404
+            assert r.headers["content-type"].startswith("application/problem+json")
+        sim.call(lambda w: setattr(w.faults, "stream_status", None))
+        sim.call(lambda w: setattr(w.faults, "stream_drop_after", 1))
+        with c.stream("GET", f"/v1/engines/{a}/stream", headers=NDJSON) as r:
+            frames = Frames(r, ndjson=True)
+            assert json.loads(frames.next() or b"")["event"] == "update"
+            data(c.post(f"/engines/{a}/drain"))
+            assert frames.rest() == []
+            assert frames.eof
+            assert frames.tail  # half a frame, then the close
