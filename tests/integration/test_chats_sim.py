@@ -225,6 +225,9 @@ async def test_tool_approval(sim: SimServer, client: InferenceClient, decision: 
     else:
         assert tool.status == "cancelled"
         assert tool.result == "rejected: not today"
+    with pytest.raises(ValidationError) as info:  # no longer awaiting approval
+        await client.chats.approve_tool(invocation_id)
+    assert info.value.code == "invalid_state"
 
 
 async def test_approval_with_an_api_key_requires_sign_in(
@@ -391,4 +394,11 @@ async def test_raw_chat_stream_and_lists(
     assert chat.id in {c.id for c in queried.items}
     page = await client.chats.messages(chat.id, limit=1)
     assert len(page.items) == 1
+    assert page.has_next
+    await asyncio.to_thread(sim.advance, 30)  # let the reply finish
+    whole = await client.chats.transcript(chat.id)
+    paged = await client.chats.transcript(chat.id, page_size=1)  # one cursor page at a time
+    assert [m.id for m in paged] == [m.id for m in whole]
+    assert [m.order for m in whole] == sorted(m.order for m in whole)
+    assert [m.role for m in whole] == ["user", "assistant"]
     assert open_requests(client) == 0

@@ -25,13 +25,13 @@ from infdash.api import (
     TurnEnded,
     ValidationError,
 )
-from infdash.api.chat_session import _Text
+from infdash.api.chat_events import StreamedText
 
 from .fakes import KEY, Recorder, json_response, make_client, ndjson, stream_response
 
 
 def test_text_skips_duplicates_after_a_reconcile() -> None:
-    text = _Text()
+    text = StreamedText()
     for chunk in ("Hel", "lo"):
         text.append(chunk)
     text.reset("Hello, wor", align=True)  # fetched while ", " and "wor" were in flight
@@ -46,7 +46,7 @@ def test_text_skips_duplicates_after_a_reconcile() -> None:
 
 
 def test_text_keeps_a_new_chunk_that_only_looked_like_a_duplicate() -> None:
-    text = _Text()
+    text = StreamedText()
     text.append("a b ")
     text.reset("a b c x", align=True)
     text.append("c ")  # really new text that happens to occur inside the fetched text
@@ -56,7 +56,7 @@ def test_text_keeps_a_new_chunk_that_only_looked_like_a_duplicate() -> None:
 
 
 def test_text_without_duplicates_and_plain_reset() -> None:
-    text = _Text()
+    text = StreamedText()
     text.append("x")
     text.reset("xyz", align=True)
     text.append("!")
