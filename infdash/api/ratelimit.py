@@ -5,7 +5,8 @@ The server's headers are the truth (performance.md §2.3): every response's
 against the limit class the request belongs to, so the scheduler can throttle before a 429.
 Classification follows docs/simulator.md: ``run`` = POST /run and /apps/run, ``get_task`` =
 GET /tasks/{id} and its sub-resources except /stream, ``upload`` = POST /files, ``other`` =
-everything else except streams and /health (which are not limited).
+everything else except streams (``…/stream`` and ``GET /events``), presigned upload PUTs and
+/health (which are not limited).
 
 ``X-RateLimit-Reset`` is documented as epoch seconds; values below ~1e9 are read as
 delta-seconds (the IETF draft's form). The server ``Date`` gives the server-vs-local clock
@@ -45,7 +46,7 @@ def classify(method: str, path: str) -> LimitClass | None:
     path = path.split("?", 1)[0].rstrip("/") or "/"
     if path.startswith("/v1/"):
         path = path[3:]
-    if path == "/health" or path.endswith("/stream"):
+    if path in ("/health", "/events") or path.endswith("/stream") or path.startswith("/uploads/"):
         return None
     if method == "POST" and path in ("/run", "/apps/run"):
         return LimitClass.RUN

@@ -108,6 +108,12 @@ def test_backoff_grows_and_caps() -> None:
         ("DELETE", "/tasks/t1", LimitClass.OTHER),
         ("GET", "/usage/tasks/t1/cost", LimitClass.OTHER),
         ("GET", "/engines", LimitClass.OTHER),
+        ("POST", "/engines/e1/drain", LimitClass.OTHER),
+        ("GET", "/engines/e1/stream", None),
+        ("GET", "/chats/c1/stream", None),
+        ("GET", "/events", None),
+        ("PUT", "/uploads/tok", None),
+        ("POST", "/agents/run", LimitClass.OTHER),
     ],
 )
 def test_classify(method: str, path: str, expected: LimitClass | None) -> None:
