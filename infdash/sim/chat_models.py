@@ -198,6 +198,7 @@ class Chat:
                 "disable_hooks": False,
             },
             "active_run": self.active_run.dto() if self.active_run is not None else None,
+            "active_run_id": self.active_run.id if self.active_run is not None else None,
             "pending_interrupts": list(self.interrupts),
             "work_dir": "",
         }
