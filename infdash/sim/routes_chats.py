@@ -72,6 +72,9 @@ def _tool(request: Request) -> ToolInvocation:
 
 
 def _text(value: Any, files: list[dict[str, Any]]) -> str:
+    """The message text; it may be empty only when files are attached."""
+    if value is None and files:
+        return ""
     if not isinstance(value, str) or (not value.strip() and not files):
         raise invalid_request("message text must be a non-empty string")
     return value
@@ -100,7 +103,10 @@ async def agents_run(request: Request) -> Response:
     inp = body.get("input")
     if not isinstance(inp, dict):
         raise invalid_request("field 'input' must be an object with 'text'")
-    files = [f for f in inp.get("attachments") or [] if isinstance(f, dict)]
+    attachments = inp.get("attachments") or []
+    if not isinstance(attachments, list):
+        raise invalid_request("input.attachments must be a list of FileRefs")
+    files = [f for f in attachments if isinstance(f, dict)]
     text = _text(inp.get("text"), files)
     chat_id = body.get("chat_id")
     if chat_id:

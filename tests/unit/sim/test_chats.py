@@ -423,3 +423,13 @@ def test_chat_stream_heartbeats_and_v1_prefix(sim: SimServer, ndjson: bool) -> N
             assert frames.next() == beat
         assert data(c.get(f"/v1/chats/{chat_id}"))["id"] == chat_id
     assert eventually(sim, lambda w: w.stream_count() == 0)
+
+
+def test_attachments_become_file_parts(sim: SimServer) -> None:
+    ref = {"id": "file_1", "uri": "https://cloud.inference.sh/x.png", "filename": "x.png",
+           "content_type": "image/png", "size": 3}  # fmt: skip
+    with client(sim) as c:
+        out = data(c.post("/agents/run", json={"input": {"attachments": [ref]}}))
+        assert out["user_message"]["content"] == [{"type": "file", "file": ref}]
+        r = c.post("/agents/run", json={"input": {"text": "x", "attachments": "nope"}})
+        assert r.status_code == 400
