@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infdash.sim.agents import APPROVAL_INTRO, CLIENT_INTRO, TOOL_INTRO, chunks
 from infdash.sim.catalog import resolve
@@ -126,20 +126,23 @@ class TurnScript:
         """Park the run on a ``tool_approval`` interrupt."""
         meta = {"tool_name": inv.display_name, "arguments": inv.arguments,
                 "tool_invocation_id": inv.id}  # fmt: skip
-        t.chat.interrupts.append(
-            {
-                "id": self.e.w.next_id("int"),
-                "created_at": rfc3339(self.e.w.now()),
-                "run_id": t.run.id,
-                "chat_id": t.chat.id,
-                "reason": "tool_approval",
-                "source": "tool",
-                "resource_id": inv.id,
-                "resource_type": "tool_invocation",
-                "status": "pending",
-                "meta": meta,
-            }
-        )
+        interrupt_id = self.e.w.next_id("int")
+        interrupt: dict[str, Any] = {
+            "id": interrupt_id,
+            "created_at": rfc3339(self.e.w.now()),
+            "run_id": t.run.id,
+            "chat_id": t.chat.id,
+            "reason": "tool_approval",
+            "source": "tool",
+            "resource_id": inv.id,
+            "resource_type": "tool_invocation",
+            "status": "pending",
+            "resolution": None,
+            "resolved_at": None,
+            "meta": meta,
+        }
+        t.chat.interrupts.append(interrupt)
+        self.e.interrupts[interrupt_id] = interrupt
         t.run.state = "input_required"
         t.run.interrupt_tool_id = inv.id
         self.e.pub_run(t.chat, t.run)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from infdash.sim.agents import AgentSpec, TurnPlan, plan_turn
 from infdash.sim.chat_models import AgentRun, Chat, Message, ToolInvocation
 from infdash.sim.chat_script import Script, TurnScript
-from infdash.sim.clock import Timer
+from infdash.sim.clock import Timer, rfc3339
 from infdash.sim.respond import ApiError
 from infdash.sim.tasks import StreamEvent
 
@@ -53,6 +53,9 @@ class ChatEngine:
         self.messages: dict[str, Message] = {}
         self.tools: dict[str, ToolInvocation] = {}
         self.turns: dict[str, Turn] = {}
+        self.runs: dict[str, AgentRun] = {}
+        self.interrupts: dict[str, dict[str, Any]] = {}
+        """InterruptDTOs by id (pending ones are also in their chat's ``interrupts``)."""
         self.script = TurnScript(self)
 
     # publishing ------------------------------------------------------------------------
@@ -136,6 +139,7 @@ class ChatEngine:
         chat.messages.append(asst)
         self.messages[asst.id] = asst
         chat.active_run = run
+        self.runs[run.id] = run
         self.pub_run(chat, run)
         self.pub_chat(chat)
         self.pub_msg(chat, asst)
@@ -173,6 +177,8 @@ class ChatEngine:
         run.state = state
         run.finished_at = now
         chat.active_run = None
+        for interrupt in chat.interrupts:
+            interrupt["status"] = "cancelled"
         chat.interrupts.clear()
         self.turns.pop(chat.id, None)
         self.pub_msg(chat, msg)
@@ -207,7 +213,18 @@ class ChatEngine:
             raise ApiError(400, "invalid_state", f"tool invocation {inv.id} is {inv.status}")
         return t
 
-    def _resolve_approval(self, inv: ToolInvocation) -> Turn:
+    def resolve_interrupt(self, interrupt: dict[str, Any], allow: bool, reason: str) -> None:
+        """``POST /interrupts/{id}/resolve``: approve or reject the tool it guards."""
+        if interrupt["status"] != "pending":
+            raise ApiError(400, "invalid_state", f"interrupt {interrupt['id']} is "
+                           f"{interrupt['status']}, not pending")  # fmt: skip
+        inv = self.tools[interrupt["resource_id"]]
+        if allow:
+            self.approve(inv)
+        else:
+            self.reject(inv, reason)
+
+    def _resolve_approval(self, inv: ToolInvocation, allow: bool) -> Turn:
         if self.w.approvals_require_sign_in:
             raise ApiError(403, "requires_sign_in",
                            "approving tools needs a signed-in session, not an API key")  # fmt: skip
@@ -215,6 +232,10 @@ class ChatEngine:
             raise ApiError(400, "invalid_state", f"tool invocation {inv.id} is {inv.status}, "
                            "not awaiting_approval")  # fmt: skip
         t = self._turn_of(inv)
+        for interrupt in t.chat.interrupts:
+            if interrupt["resource_id"] == inv.id:
+                interrupt.update(status="resolved", resolution="allow" if allow else "deny",
+                                 resolved_at=rfc3339(self.w.now()))  # fmt: skip
         t.chat.interrupts = [i for i in t.chat.interrupts if i["resource_id"] != inv.id]
         t.run.state = "working"
         t.run.interrupt_tool_id = None
@@ -222,7 +243,7 @@ class ChatEngine:
 
     def approve(self, inv: ToolInvocation) -> None:
         """``POST /tools/{id}/invoke``: the tool runs (its task starts)."""
-        t = self._resolve_approval(inv)
+        t = self._resolve_approval(inv, allow=True)
         inv.status, inv.updated_at = "in_progress", self.w.now()
         self.pub_run(t.chat, t.run)
         self.pub_chat(t.chat)
@@ -230,7 +251,7 @@ class ChatEngine:
 
     def reject(self, inv: ToolInvocation, reason: str) -> None:
         """``POST /tools/{id}/reject``: the tool is cancelled and the reply goes on."""
-        t = self._resolve_approval(inv)
+        t = self._resolve_approval(inv, allow=False)
         inv.status, inv.updated_at = "cancelled", self.w.now()
         inv.result = f"rejected: {reason}" if reason else "rejected"
         self.pub_msg(t.chat, t.message)

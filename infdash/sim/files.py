@@ -12,8 +12,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infdash.sim.clock import rfc3339
-from infdash.sim.respond import ApiError, invalid_request, not_found, ok
-from infdash.sim.routes_common import json_body, world_of
+from infdash.sim.listing import ListSpec, parse_query, run_query, simple_filter
+from infdash.sim.respond import ApiError, invalid_request, no_content, not_found, ok
+from infdash.sim.routes_common import json_body, query_body, world_of
 
 
 @dataclass
@@ -130,8 +131,45 @@ async def upload(request: Request) -> Response:
     return Response(status_code=200)
 
 
+FILE_LIST = ListSpec(
+    sort_keys={
+        "created_at": lambda f: f.created_at,
+        "updated_at": lambda f: f.updated_at,
+        "filename": lambda f: f.filename,
+        "size": lambda f: f.size,
+        "id": lambda f: f.id,
+    },
+    predicate=simple_filter(
+        {
+            "content_type": lambda f: f.content_type,
+            "filename": lambda f: f.filename,
+            "category": lambda f: f.category,
+        }
+    ),
+    matches=lambda f, term: term in f.filename.lower() or term in f.id.lower(),
+    dto=SimFile.dto,
+)
+
+
+async def list_files(request: Request) -> Response:
+    """``GET /files`` and ``POST /files/list``."""
+    body = await json_body(request, required=False) if request.method == "POST" else None
+    query = parse_query(body if body is not None else query_body(request), FILE_LIST)
+    return ok(request, run_query(world_of(request).files.values(), query))
+
+
+async def delete_file(request: Request) -> Response:
+    """``DELETE /files/{id}``: 204; the upload URL stops working."""
+    if world_of(request).files.pop(request.path_params["id"], None) is None:
+        raise not_found(f"file {request.path_params['id']!r}")
+    return no_content()
+
+
 ROUTES = [
     Route("/files", create_files, methods=["POST"]),
+    Route("/files", list_files, methods=["GET"]),
+    Route("/files/list", list_files, methods=["POST"]),
     Route("/files/{id}", get_file, methods=["GET"]),
+    Route("/files/{id}", delete_file, methods=["DELETE"]),
 ]
 UPLOAD_ROUTES = [Route("/uploads/{token}", upload, methods=["PUT"])]

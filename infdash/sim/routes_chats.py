@@ -224,6 +224,42 @@ async def tool_result(request: Request) -> Response:
     return ok(request, inv.dto())
 
 
+async def resolve_interrupt(request: Request) -> Response:
+    """``POST /interrupts/{id}/resolve`` ``{decision: allow|deny, data?: {reason?}}``."""
+    engine = _engine(request)
+    interrupt = engine.interrupts.get(request.path_params["id"])
+    if interrupt is None:
+        raise not_found(f"interrupt {request.path_params['id']!r}")
+    body = await json_body(request, required=True)
+    decision = body.get("decision")
+    if decision not in ("allow", "deny"):
+        raise invalid_request("decision must be 'allow' or 'deny'")
+    extra = body.get("data")
+    reason = extra.get("reason") if isinstance(extra, dict) else None
+    reason = reason if isinstance(reason, str) else ""
+    engine.resolve_interrupt(interrupt, decision == "allow", reason)
+    return ok(request, interrupt)
+
+
+async def get_run(request: Request) -> Response:
+    """``GET /agent-runs/{id}``."""
+    run = _engine(request).runs.get(request.path_params["id"])
+    if run is None:
+        raise not_found(f"agent run {request.path_params['id']!r}")
+    return ok(request, run.dto())
+
+
+async def run_interrupts(request: Request) -> Response:
+    """``GET /agent-runs/{id}/interrupts``: the run's pending interrupts."""
+    engine = _engine(request)
+    run_id = request.path_params["id"]
+    if run_id not in engine.runs:
+        raise not_found(f"agent run {run_id!r}")
+    pending = [i for i in engine.interrupts.values()
+               if i["run_id"] == run_id and i["status"] == "pending"]  # fmt: skip
+    return ok(request, pending)
+
+
 ROUTES = [
     Route("/agents", list_agents, methods=["GET"]),
     Route("/agents/list", list_agents, methods=["POST"]),
@@ -245,4 +281,7 @@ ROUTES = [
     Route("/tools/{id}/invoke", invoke_tool, methods=["POST"]),
     Route("/tools/{id}/reject", reject_tool, methods=["POST"]),
     Route("/tools/{id}", tool_result, methods=["POST"]),
+    Route("/interrupts/{id}/resolve", resolve_interrupt, methods=["POST"]),
+    Route("/agent-runs/{id}", get_run, methods=["GET"]),
+    Route("/agent-runs/{id}/interrupts", run_interrupts, methods=["GET"]),
 ]

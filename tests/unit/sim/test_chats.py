@@ -433,3 +433,37 @@ def test_attachments_become_file_parts(sim: SimServer) -> None:
         assert out["user_message"]["content"] == [{"type": "file", "file": ref}]
         r = c.post("/agents/run", json={"input": {"text": "x", "attachments": "nope"}})
         assert r.status_code == 400
+
+
+def test_interrupt_resolve_and_agent_runs(sim: SimServer) -> None:
+    with client(sim) as c:
+        chat_id = new_chat(c)
+        send(c, chat_id, "dangerous: approve")
+        sim.advance(5.0)
+        chat = data(c.get(f"/chats/{chat_id}"))
+        run_id = chat["active_run_id"]
+        assert run_id == chat["active_run"]["id"]
+        assert data(c.get(f"/agent-runs/{run_id}"))["state"] == "input_required"
+        [pending] = data(c.get(f"/agent-runs/{run_id}/interrupts"))
+        assert pending == chat["pending_interrupts"][0]
+        bad = c.post(f"/interrupts/{pending['id']}/resolve", json={"decision": "maybe"})
+        assert bad.status_code == 400
+        resolved = data(c.post(f"/interrupts/{pending['id']}/resolve", json={"decision": "allow"}))
+        assert (resolved["status"], resolved["resolution"]) == ("resolved", "allow")
+        assert resolved["resolved_at"]
+        assert data(c.get(f"/agent-runs/{run_id}/interrupts")) == []
+        again = c.post(f"/interrupts/{pending['id']}/resolve", json={"decision": "deny"})
+        assert again.status_code == 400
+        assert _tool_of(c, chat_id)["task_id"]
+        sim.advance(40)
+        assert data(c.get(f"/agent-runs/{run_id}"))["state"] == "completed"
+        send(c, chat_id, "approve once more")
+        sim.advance(5.0)
+        [second] = data(c.get(f"/chats/{chat_id}"))["pending_interrupts"]
+        body = {"decision": "deny", "data": {"reason": "not now"}}
+        assert (
+            data(c.post(f"/interrupts/{second['id']}/resolve", json=body))["resolution"] == "deny"
+        )
+        assert _tool_of(c, chat_id)["result"] == "rejected: not now"
+        assert c.get("/agent-runs/run_nope").status_code == 404
+        assert c.post("/interrupts/int_nope/resolve", json={"decision": "allow"}).status_code == 404

@@ -116,3 +116,21 @@ def test_usage_and_me(sim: SimServer) -> None:
     assert "engines:write" in me["scopes"]
     assert "approvals:write" not in me["scopes"]
     assert sim.api_key not in r.text
+
+
+def test_file_list_both_ways_and_delete(sim: SimServer) -> None:
+    with client(sim) as c:
+        ids = [data(_create(c, name=f"f{i}.txt"))[0]["id"] for i in range(3)]
+        sim.advance(1)
+        [png] = data(c.post("/files", json={"files": [{"filename": "p.png",
+                                                       "content_type": "image/png"}]}))  # fmt: skip
+        listed = data(c.get("/files"))
+        assert data(c.post("/files/list", json={})) == listed
+        assert next(f["id"] for f in listed["items"]) == png["id"]  # newest first
+        flt = [{"field": "content_type", "operator": "eq", "value": "image/png"}]
+        only = data(c.post("/files/list", json={"filters": flt}))
+        assert [f["id"] for f in only["items"]] == [png["id"]]
+        assert c.delete(f"/files/{ids[0]}").status_code == 204
+        assert c.get(f"/files/{ids[0]}").status_code == 404
+        assert c.delete(f"/files/{ids[0]}").status_code == 404
+        assert data(c.get("/files"))["total_items"] == 3
