@@ -26,8 +26,6 @@ from infdash.api import (
     ApiError,
     CancelResult,
     InferenceClient,
-    NotFoundError,
-    RateLimitedError,
     RateLimitSnapshot,
     ServerError,
     Task,
@@ -40,6 +38,7 @@ from infdash.scheduler.clock import Clock
 from infdash.scheduler.limits import DEFAULT_CLASSES, BudgetConfig, LimitClass, Priority
 from infdash.scheduler.planner import Outcome, Planner, PollAction
 from infdash.scheduler.policy import SCHEDULER_POLICY, Tier, TierPolicy
+from infdash.scheduler.polls import PollResult, perform_poll
 from infdash.scheduler.ratelimit import (
     OTHER,
     RUN,
@@ -50,7 +49,7 @@ from infdash.scheduler.snapshot import Snapshot, take_snapshot
 from infdash.scheduler.status import task_status_rank
 from infdash.scheduler.store import Store
 from infdash.scheduler.streams import FocusedStreams, Sleep, StreamPolicy
-from infdash.scheduler.subscriptions import Action, ResourceKey
+from infdash.scheduler.subscriptions import ResourceKey
 
 T = TypeVar("T")
 UNAUTHORIZED = "unauthorized"
@@ -296,43 +295,26 @@ class Scheduler:
         task.add_done_callback(self._polls.discard)
 
     async def _poll(self, action: PollAction) -> None:
-        key, cls = action.key, action.key.limit_class
-        outcome, changed, terminal = Outcome.CLIENT_ERROR, False, False
+        key = action.key
+        result = PollResult(Outcome.CLIENT_ERROR)
         try:
-            if action.action is Action.STATUS:
-                status = await self.client.tasks.status(key.id)
-                known = self.store.get(key.id)
-                changed = known is None or known.status != status.status
-                terminal = status.status.is_terminal
-                if not changed:
-                    self.store.mark_refreshed(key.id)
-            else:
-                task = await self.client.tasks.get(key.id)
-                self.store.apply(task)
-                terminal = task.is_terminal
-            outcome = Outcome.OK
-        except UnauthorizedError as exc:
-            self._unauthorized(exc)
-        except RateLimitedError:
-            outcome = Outcome.RATE_LIMITED  # the tracker already told the budget
-        except NotFoundError:
-            outcome = Outcome.GONE
-        except ServerError as exc:
-            self._observe_error(cls, exc)
-            outcome = Outcome.SERVER_ERROR
-        except TransportError:
-            self.budget.abandon(cls)
-            outcome = Outcome.SERVER_ERROR
-        except (ApiError, ValueError):
-            outcome = Outcome.CLIENT_ERROR
+            result = await perform_poll(self.client, self.store, key, action.action)
+            if isinstance(result.error, UnauthorizedError):
+                self._unauthorized(result.error)
+            elif isinstance(result.error, ServerError):
+                self._observe_error(key.limit_class, result.error)
+            if result.unanswered:
+                self.budget.abandon(key.limit_class)
         finally:
             with contextlib.suppress(Exception):
-                self.planner.complete(key, outcome, changed=changed, terminal=terminal)
+                self.planner.complete(
+                    key, result.outcome, changed=result.changed, terminal=result.terminal
+                )
             current = asyncio.current_task()
             if current is not None:
                 self._polls.discard(current)
             self._wake()
-        if terminal:
+        if result.terminal:
             self._sync_streams()
 
     # -- reactions -----------------------------------------------------------------------
