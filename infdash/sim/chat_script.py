@@ -15,7 +15,7 @@ from infdash.sim.agents import APPROVAL_INTRO, CLIENT_INTRO, TOOL_INTRO, chunks
 from infdash.sim.catalog import resolve
 from infdash.sim.chat_models import ToolInvocation
 from infdash.sim.clock import rfc3339
-from infdash.sim.tasks import COMPLETED, Task
+from infdash.sim.tasks import COMPLETED, STATUS_NAMES, Task
 
 if TYPE_CHECKING:
     from infdash.sim.chats import ChatEngine, Turn
@@ -162,6 +162,7 @@ class TurnScript:
             return
         ok = task.status == COMPLETED
         inv.status, inv.updated_at = ("completed" if ok else "failed"), self.e.w.now()
-        inv.result = json.dumps(task.output, ensure_ascii=False) if ok else (task.error or "")
+        failure = task.error or f"task {STATUS_NAMES[task.status]}"
+        inv.result = json.dumps(task.output, ensure_ascii=False) if ok else failure
         self.e.pub_msg(t.chat, t.message)
         self.e.resume(t)

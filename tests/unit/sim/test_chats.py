@@ -467,3 +467,20 @@ def test_interrupt_resolve_and_agent_runs(sim: SimServer) -> None:
         assert _tool_of(c, chat_id)["result"] == "rejected: not now"
         assert c.get("/agent-runs/run_nope").status_code == 404
         assert c.post("/interrupts/int_nope/resolve", json={"decision": "allow"}).status_code == 404
+
+
+def test_cancelling_the_linked_task_fails_the_tool(sim: SimServer) -> None:
+    with client(sim) as c:
+        chat_id = new_chat(c)
+        send(c, chat_id, "run it")
+        sim.advance(1.5)
+        tool = _tool_of(c, chat_id)
+        c.post(f"/tasks/{tool['task_id']}/cancel", json={"force": True})
+        assert (_tool_of(c, chat_id)["status"], _tool_of(c, chat_id)["result"]) == (
+            "failed",
+            "task cancelled",
+        )
+        sim.advance(30)
+        final = messages(c, chat_id)[0]
+        assert final["status"] == "ready"
+        assert "failed" in final["content"][0]["text"]
