@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from benchmarks._harness import SimHarness, open_tasks, set_status
 from infdash.api import TaskStatus, TaskUpdate
 from infdash.scheduler import ResourceKey, Tier, Transport
@@ -43,7 +45,9 @@ async def test_focused_task_is_streamed_not_polled(harness: SimHarness) -> None:
             assert sched.age(tid) == 0.0
         finally:
             await sched.stop()
-    assert streams_open(harness) == 0 or await harness.until(lambda: streams_open(harness) == 0)
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert leftover == []  # stop() leaves no loop, poll or stream task behind
+    assert await harness.until(lambda: streams_open(harness) == 0)
 
 
 async def test_stream_failures_fall_back_to_polling_and_streaming_returns(
