@@ -46,6 +46,7 @@ from infdash.scheduler.status import TaskStatus, is_terminal_status, task_status
 from infdash.scheduler.store import Change, Record, Store, replace_fields, supersedes
 from infdash.scheduler.streams import FocusedStreams, StreamPolicy
 from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
+from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -53,6 +54,7 @@ __all__ = [
     "OTHER",
     "RUN",
     "UPLOAD",
+    "AccountWatch",
     "Action",
     "Admission",
     "Backoff",
@@ -92,6 +94,7 @@ __all__ = [
     "Transport",
     "VirtualTime",
     "WaitSource",
+    "WatchPolicy",
     "full_jitter",
     "is_terminal_status",
     "observation_from_error",

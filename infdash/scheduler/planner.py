@@ -126,6 +126,13 @@ class Planner:
             entry.refresh_requested = True
             self._reindex(key)
 
+    def request_full(self, key: ResourceKey) -> None:
+        """Fetch the whole resource next (a change feed said it changed): no status poll first."""
+        entry = self.subscriptions.get(key)
+        if entry is not None and not entry.needs_full:
+            entry.needs_full = True
+            self._reindex(key)
+
     def mark_fresh(self, key: ResourceKey, *, full: bool = True, terminal: bool = False) -> None:
         """A stream delivered ``key``: it counts as a poll that just completed."""
         entry = self.subscriptions.get(key)

@@ -50,6 +50,7 @@ from infdash.scheduler.status import task_status_rank
 from infdash.scheduler.store import Store
 from infdash.scheduler.streams import FocusedStreams, Sleep, StreamPolicy
 from infdash.scheduler.subscriptions import ResourceKey
+from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
 T = TypeVar("T")
 UNAUTHORIZED = "unauthorized"
@@ -88,6 +89,7 @@ class Scheduler:
         budget_config: BudgetConfig | None = None,
         policy: TierPolicy | None = None,
         streams: StreamPolicy | None = None,
+        watch: WatchPolicy | None = None,
         breaker_threshold: int = 5,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -121,6 +123,16 @@ class Scheduler:
             on_unauthorized=self._unauthorized,
             policy=streams,
         )
+        self.watch = AccountWatch(
+            client,
+            self.planner,
+            self.store,
+            sleep=sleep,
+            rng=rng,
+            wake=self._wake,
+            on_unauthorized=self._unauthorized,
+            policy=watch,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -143,6 +155,7 @@ class Scheduler:
         await asyncio.gather(*polls, return_exceptions=True)
         self._polls.clear()
         await self.streams.close()
+        await self.watch.close()
 
     @property
     def state(self) -> SchedulerState:
@@ -342,6 +355,7 @@ class Scheduler:
     def _sync_streams(self) -> None:
         if self._loop_task is not None:
             self.streams.sync(allowed=not self.planner.paused)
+            self.watch.sync(allowed=not self.planner.paused)
 
     def _wake(self) -> None:
         self._wakeup.set()

@@ -258,3 +258,12 @@ def test_intervals_follow_the_load(planner: Planner) -> None:
     assert heavy.background > light.background
     assert heavy.focused == light.focused == 1.0
     assert planner.intervals("run").focused == planner.policy.focused  # nothing there
+
+
+def test_a_change_feed_asks_for_the_full_record_at_once(planner: Planner) -> None:
+    planner.subscribe(A, "all", Tier.BACKGROUND)
+    assert run(planner) == [PollAction(A, Action.FULL)]
+    assert run(planner) == []  # next status poll is 30 s away
+    planner.request_full(A)
+    assert run(planner) == [PollAction(A, Action.FULL)]
+    assert run(planner) == []

@@ -1,0 +1,123 @@
+"""The account-wide change stream (``GET /tasks/stream``) as a feed into the store.
+
+Optional (``WatchPolicy(enabled=True)``): one connection tells us about every task of the
+account as it changes.  A whole task is merged as is; a partial change's status and
+``updated_at`` are merged at once (the UI shows the new status without waiting for a poll) and
+the task is marked for a full fetch, which its tier's poll then makes — REST stays the truth,
+and the monotonic store ignores a change older than what a poll already returned (R26).
+Polling cadences are unchanged: the watch makes changes arrive sooner, it does not replace
+the reconcile.  Reconnects use full-jitter backoff; a 401 stops everything (R9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from infdash.api import ApiError, InferenceClient, Task, TaskChange, UnauthorizedError
+from infdash.api.models.common import parse_datetime
+from infdash.scheduler.backoff import full_jitter
+from infdash.scheduler.planner import Planner
+from infdash.scheduler.store import Store
+from infdash.scheduler.streams import Sleep
+from infdash.scheduler.subscriptions import ResourceKey
+
+
+@dataclass(frozen=True, slots=True)
+class WatchPolicy:
+    enabled: bool = False
+    retry_base: float = 2.0
+    retry_cap: float = 120.0
+    retry_floor: float = 1.0
+
+
+class AccountWatch:
+    """Keeps one ``client.tasks.watch()`` connection open while the scheduler runs."""
+
+    def __init__(
+        self,
+        client: InferenceClient,
+        planner: Planner,
+        store: Store[Task],
+        *,
+        sleep: Sleep,
+        rng: random.Random,
+        wake: Callable[[], None],
+        on_unauthorized: Callable[[ApiError], None],
+        policy: WatchPolicy | None = None,
+    ) -> None:
+        self._client = client
+        self._planner = planner
+        self._store = store
+        self._sleep = sleep
+        self._rng = rng
+        self._wake = wake
+        self._on_unauthorized = on_unauthorized
+        self.policy = policy or WatchPolicy()
+        self._task: asyncio.Task[None] | None = None
+        self.live = False
+        self.changes = 0
+
+    def sync(self, allowed: bool) -> None:
+        """Run the watch while allowed (not paused, not unauthorized) and enabled."""
+        want = allowed and self.policy.enabled
+        if want and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        elif not want and self._task is not None:
+            self._task.cancel()
+            self._task = None
+            self.live = False
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self.live = False
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        p = self.policy
+        failures = 0
+        while True:
+            try:
+                async with aclosing(self._client.tasks.watch()) as changes:
+                    self.live = True
+                    async for change in changes:
+                        failures = 0
+                        self.apply(change)
+            except UnauthorizedError as exc:
+                self.live = False
+                self._on_unauthorized(exc)
+                return
+            except (ApiError, httpx.HTTPError):
+                pass
+            self.live = False
+            failures += 1
+            delay = full_jitter(failures - 1, p.retry_base, p.retry_cap, self._rng)
+            await self._sleep(max(p.retry_floor, delay))
+
+    def apply(self, change: TaskChange) -> None:
+        """Merge one change into the store; ask for the full record of a watched task."""
+        self.changes += 1
+        if change.deleted:
+            self._store.remove(change.task_id)
+            return
+        key = ResourceKey.task(change.task_id)
+        task = change.task()
+        if task is not None:
+            self._store.apply(task)
+            return
+        fields: dict[str, Any] = {}
+        if change.status is not None:
+            fields["status"] = change.status
+        if "updated_at" in change.data:
+            fields["updated_at"] = parse_datetime(change.data["updated_at"])
+        if fields and self._store.apply_partial(change.task_id, fields):
+            self._planner.request_full(key)
+            self._wake()
