@@ -15,6 +15,8 @@ from typing import NoReturn
 from infdash import __version__
 
 EXIT_USAGE = 2
+DEMO_TRAFFIC_SECONDS = 4.0
+"""How often a new task arrives in the simulator the demo and `infdash sim` serve."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +33,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected zero or a positive number, got {text!r}")
     return value
 
 
@@ -86,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--speed", type=_positive_float, default=1.0, help="simulated seconds per real second"
     )
+    sim.add_argument(
+        "--traffic",
+        type=_non_negative_float,
+        default=DEMO_TRAFFIC_SECONDS,
+        metavar="SECONDS",
+        help=f"a new task about every SECONDS simulated seconds (default {DEMO_TRAFFIC_SECONDS:g}; "
+        "0 = none)",
+    )
+    sim.add_argument(
+        "--approvals-require-sign-in",
+        action="store_true",
+        help="refuse tool approvals with 403 requires_sign_in, as the real API does for API keys",
+    )
     return parser
 
 
@@ -93,7 +118,13 @@ def _run_sim(args: argparse.Namespace) -> int:
     from infdash.sim import SimConfig
     from infdash.sim.server import run_foreground
 
-    config = SimConfig(api_key=args.api_key, seed=args.seed, speed=args.speed)
+    config = SimConfig(
+        api_key=args.api_key,
+        seed=args.seed,
+        speed=args.speed,
+        traffic_interval=args.traffic or None,
+        approvals_require_sign_in=args.approvals_require_sign_in,
+    )
     return run_foreground(config, args.host, args.port)
 
 

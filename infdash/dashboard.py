@@ -27,7 +27,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
             "simulator it will run on. Ctrl-C stops it.",
             flush=True,
         )
-        return run_foreground(SimConfig(), "127.0.0.1", 0)
+        from infdash.cli import DEMO_TRAFFIC_SECONDS
+
+        return run_foreground(SimConfig(traffic_interval=DEMO_TRAFFIC_SECONDS), "127.0.0.1", 0)
     api_key = args.api_key or os.environ.get("INFERENCE_API_KEY", "")
     base_url = args.base_url or os.environ.get("INFERENCE_BASE_URL", "") or DEFAULT_BASE_URL
     if not api_key:

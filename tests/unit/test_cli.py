@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from infdash import __version__
@@ -74,3 +77,40 @@ def test_missing_key_explains_where_to_put_it() -> None:
     assert "INFERENCE_API_KEY" in result.stderr
     assert "--demo" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_traffic_must_not_be_negative() -> None:
+    result = run_cli("sim", "--traffic", "-2")
+    assert result.returncode == 2
+    assert "expected zero or a positive number" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--demo"], ["sim", "--port", "0", "--seed", "3"]])
+def test_served_simulator_answers_and_stops_cleanly_on_ctrl_c(argv: list[str]) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infdash", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while "infdash simulator on " not in line:
+            assert line, "the simulator never said where it listens"
+            line = proc.stdout.readline()
+        url = line.split()[3]
+        response = httpx.get(
+            f"{url}/tasks", headers={"Authorization": "Bearer inf_demo"}, trust_env=False
+        )
+        assert response.status_code == 200
+        assert response.json()["data"]["total_items"] > 0
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "Traceback" not in err
