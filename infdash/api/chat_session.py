@@ -75,6 +75,7 @@ class ChatSession:
         self.idle_timeout = idle_timeout
         self.state = ChatState(client, chat_id, tools=tools, close_on_error=close_on_error)
         self.stream: ChatStream | None = None
+        self._last_sent: tuple[str, tuple[Mapping[str, Any], ...]] | None = None
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -113,6 +114,7 @@ class ChatSession:
         For an existing chat the stream is subscribed first, so nothing of the reply is missed.
         """
         require_text(text)
+        self._last_sent = (text, tuple(attachments))
         chats = self._client.chats
         if self.chat_id is None:
             result = await chats.run(text, agent=self.agent, attachments=attachments)
@@ -125,6 +127,14 @@ class ChatSession:
             result = await chats.run(text, chat_id=self.chat_id, attachments=attachments)
             self.state.note_result(result)
         return result.user_message
+
+    async def retry(self) -> ChatMessage:
+        """Send the last message again (after a failed reply, R28); the stream reopens if the
+        failure closed it."""
+        if self._last_sent is None:
+            raise ValueError("nothing to retry: no message was sent in this session")
+        text, attachments = self._last_sent
+        return await self.send(text, attachments=attachments)
 
     async def stop(self) -> Chat | None:
         """Stop the current reply (the partial text stays; the message ends ``cancelled``)."""

@@ -7,9 +7,10 @@ The client's ``sleep`` advances the simulator's clock instead of waiting, so a `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from infdash.api import InferenceClient, RetryPolicy, Task
 from infdash.sim import SimServer
 
 ClientFactory = Callable[..., Awaitable[InferenceClient]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,6 +88,38 @@ async def drive(sim: SimServer, stop: asyncio.Event, step: float = 0.25, limit: 
             return
         await asyncio.to_thread(sim.advance, step)
     raise AssertionError("the simulated world never reached the expected state")
+
+
+async def while_time_moves(
+    sim: SimServer,
+    body: Awaitable[T],
+    step: float = 0.25,
+    limit: int = 4000,
+    *,
+    start: asyncio.Event | None = None,
+) -> T:
+    """Await ``body`` while simulated time moves in small steps (from when ``start`` is set, if
+    given); if time runs out first the body is cancelled and the test fails (a stuck stream
+    never hangs the suite)."""
+    stop = asyncio.Event()
+
+    async def move() -> None:
+        if start is not None:
+            await start.wait()
+        await drive(sim, stop, step, limit)
+
+    work = asyncio.ensure_future(body)
+    driver = asyncio.create_task(move())
+    try:
+        await asyncio.wait({work, driver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.set()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        await driver  # raises when the world never reached the expected state
+    return work.result()
 
 
 async def run_until_terminal(sim: SimServer, client: InferenceClient, task_id: str) -> Task:

@@ -29,7 +29,7 @@ from infdash.api.chats import ChatSnapshot, MessageFrame
 from infdash.api.client import StreamFormat
 from infdash.sim import SimConfig, SimServer
 
-from .conftest import ClientFactory, count_requests, drive, open_requests
+from .conftest import ClientFactory, count_requests, open_requests, while_time_moves
 
 FORMATS: list[StreamFormat] = ["ndjson", "sse"]
 
@@ -43,27 +43,26 @@ async def follow(
     sim: SimServer,
     session: ChatSession,
     *,
-    turns: int = 1,
+    turns: int | None = 1,
     on_event: Callable[[ChatEvent], object] | None = None,
     step: float = 0.05,
 ) -> list[ChatEvent]:
-    """Collect session events while simulated time moves, until ``turns`` turns ended."""
+    """Collect session events while simulated time moves, until ``turns`` turns ended (or, with
+    ``turns=None``, until the session's iterator ends by itself)."""
     events: list[ChatEvent] = []
-    stop = asyncio.Event()
-    driver = asyncio.create_task(drive(sim, stop, step, 20_000))
-    try:
+
+    async def consume() -> list[ChatEvent]:
         async for event in session:
             events.append(event)
             if on_event is not None:
                 result = on_event(event)
                 if asyncio.iscoroutine(result):
                     await result
-            if sum(isinstance(e, TurnEnded) for e in events) >= turns:
+            if turns is not None and sum(isinstance(e, TurnEnded) for e in events) >= turns:
                 break
-    finally:
-        stop.set()
-        await driver
-    return events
+        return events
+
+    return await while_time_moves(sim, consume(), step, 20_000)
 
 
 def assistant_updates(events: list[ChatEvent]) -> list[MessageUpdated]:
@@ -319,17 +318,9 @@ async def test_error_event_mid_reply_keeps_partial_and_closes(
     """R28: partial text kept, message marked failed, stream closed cleanly."""
     sim.call(lambda w: setattr(w.faults, "chat_error_after_deltas", 10))
     client = await make_client(stream_format=fmt)
-    stop = asyncio.Event()
-    driver = asyncio.create_task(drive(sim, stop, 0.05, 20_000))
-    events: list[ChatEvent] = []
-    try:
-        async with client.chats.session(agent="infsh/assistant") as session:
-            await session.send("plain tell me something")
-            async for event in session:  # ends by itself once the failed turn is over
-                events.append(event)
-    finally:
-        stop.set()
-        await driver
+    async with client.chats.session(agent="infsh/assistant") as session:
+        await session.send("plain tell me something")
+        events = await follow(sim, session, turns=None)  # ends by itself after the failed turn
     errors = [e for e in events if isinstance(e, ChatError)]
     assert len(errors) == 1
     assert errors[0].code == "internal_error"
@@ -341,6 +332,27 @@ async def test_error_event_mid_reply_keeps_partial_and_closes(
     turn = [e for e in events if isinstance(e, TurnEnded)]
     assert turn
     assert turn[-1].failed
+    assert open_requests(client) == 0
+
+    # the retry action: the same prompt again, on a fresh subscription
+    sim.call(lambda w: setattr(w.faults, "chat_error_after_deltas", None))
+    async with client.chats.session(session.chat_id) as again:
+        with pytest.raises(ValueError, match="nothing to retry"):
+            await again.retry()
+        await again.send("plain tell me something")
+        retried = await follow(sim, again)
+    final = assistant_updates(retried)[-1]
+    assert final.message.status == "ready"
+    assert final.message.id != failed.message.id
+    async with client.chats.session(agent="infsh/assistant") as fresh:
+        sim.call(lambda w: setattr(w.faults, "chat_error_after_deltas", 3))
+        await fresh.send("plain short")
+        first = await follow(sim, fresh, turns=None)  # closed after the failed turn
+        assert any(isinstance(e, ChatError) for e in first)
+        sim.call(lambda w: setattr(w.faults, "chat_error_after_deltas", None))
+        await fresh.retry()  # reopens the stream
+        second = await follow(sim, fresh)
+    assert assistant_updates(second)[-1].message.status == "ready"
     assert open_requests(client) == 0
 
 
@@ -375,14 +387,18 @@ async def test_raw_chat_stream_and_lists(
 ) -> None:
     client = await make_client(stream_format=fmt)
     chat = await client.chats.create(name="raw")
-    frames = []
-    async with client.chats.stream(chat.id) as stream:
-        async for frame in stream:
-            frames.append(frame)
-            if len(frames) == 1:
-                await client.chats.send(chat.id, "plain hi")
-            if isinstance(frame, MessageFrame) and frame.data.get("role") == "user":
-                break
+    frames: list[object] = []
+
+    async def consume() -> None:
+        async with client.chats.stream(chat.id) as stream:
+            async for frame in stream:
+                frames.append(frame)
+                if len(frames) == 1:
+                    await client.chats.send(chat.id, "plain hi")
+                if isinstance(frame, MessageFrame) and frame.data.get("role") == "user":
+                    return
+
+    await while_time_moves(sim, consume(), 0.05)
     first = frames[0]
     assert isinstance(first, ChatSnapshot)
     assert first.first

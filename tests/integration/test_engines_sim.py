@@ -27,7 +27,7 @@ from infdash.api.client import StreamFormat
 from infdash.sim import SimConfig, SimServer
 from infdash.sim.config import ErrorBurst
 
-from .conftest import ClientFactory, count_requests, drive, open_requests
+from .conftest import ClientFactory, count_requests, open_requests, while_time_moves
 
 FORMATS: list[StreamFormat] = ["ndjson", "sse"]
 E = TypeVar("E")
@@ -44,18 +44,15 @@ async def collect(
 ) -> list[E]:
     """Read a stream to its end while simulated time moves (from its first event on)."""
     events: list[E] = []
-    stop = asyncio.Event()
-    driver: asyncio.Task[None] | None = None
-    try:
+    first = asyncio.Event()
+
+    async def consume() -> list[E]:
         async for event in stream:
             events.append(event)
-            if driver is None:
-                driver = asyncio.create_task(drive(sim, stop, step, limit))
-    finally:
-        stop.set()
-        if driver is not None:
-            await driver
-    return events
+            first.set()
+        return events
+
+    return await while_time_moves(sim, consume(), step, limit, start=first)
 
 
 async def by_name(client: InferenceClient, name: str) -> Engine:
@@ -254,16 +251,17 @@ async def test_engine_stream_survives_a_drop_and_stays_open_after_stopped(
     rig_b = await by_name(client, "rig-b")
     sim.call(lambda w: setattr(w.faults, "stream_drop_after", 2))
     events: list[Any] = []
-    stop = asyncio.Event()
-    driver: asyncio.Task[None] | None = None
-    restarted = False
-    try:
-        async with client.engines.stream(rig_b.id) as stream:
+    first = asyncio.Event()
+    stream = client.engines.stream(rig_b.id)
+
+    async def consume() -> None:
+        restarted = False
+        async with stream:
             async for event in stream:
                 events.append(event)
-                if driver is None:  # after the snapshot: drain, and let time move
+                if not first.is_set():  # after the snapshot: drain, and let time move
                     await client.engines.drain(rig_b.id)
-                    driver = asyncio.create_task(drive(sim, stop, 0.5))
+                    first.set()
                 if isinstance(event, StreamReconnecting) and not restarted:
                     restarted = True  # a stopped engine's stream stays open: revive it
                     await client.engines.restart(rig_b.id)
@@ -272,11 +270,9 @@ async def test_engine_stream_survives_a_drop_and_stays_open_after_stopped(
                     and isinstance(event, EngineUpdate)
                     and event.engine.status is EngineStatus.RUNNING
                 ):
-                    break
-    finally:
-        stop.set()
-        if driver is not None:
-            await driver
+                    return
+
+    await while_time_moves(sim, consume(), 0.5, start=first)
     updates = [e for e in events if isinstance(e, EngineUpdate)]
     statuses = [u.engine.status for u in updates]
     assert statuses[:2] == [EngineStatus.RUNNING, EngineStatus.DRAINING]
