@@ -202,6 +202,8 @@ class ChatSession:
         self._connected = asyncio.Event()
         self._failure = None
         self.state.close_requested = False
+        if self.state.messages:  # reopened: what changed while closed comes from REST
+            self.state.reconcile_first = True
         self.stream = self._client.chats.stream(
             self.chat_id, fmt=self.fmt, idle_timeout=self.idle_timeout
         )

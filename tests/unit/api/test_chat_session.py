@@ -70,12 +70,18 @@ def _chat(status: str, run: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _msg(**fields: Any) -> dict[str, Any]:
-    return {"event": "chat_messages", "data": {"id": "m2", "chat_id": "c1", "role": "assistant",
-            "order": 2, **fields}}  # fmt: skip
+    return {
+        "event": "chat_messages",
+        "data": {"id": "m2", "chat_id": "c1", "role": "assistant", "order": 2, **fields},
+    }
 
 
-CLIENT_TOOL = {"id": "ti_1", "type": "client", "status": "awaiting_input",
-               "function": {"name": "get_local_time", "arguments": {"tz": "UTC"}}}  # fmt: skip
+CLIENT_TOOL = {
+    "id": "ti_1",
+    "type": "client",
+    "status": "awaiting_input",
+    "function": {"name": "get_local_time", "arguments": {"tz": "UTC"}},
+}
 RUN = {"id": "r1", "state": "working", "chat_id": "c1"}
 
 
@@ -112,8 +118,20 @@ def _run_route(recorder: Recorder, sent: asyncio.Event) -> None:
     def run(request: httpx.Request) -> httpx.Response:
         sent.set()
         user = {"id": "m1", "chat_id": "c1", "role": "user", "status": "ready", "order": 1}
-        return json_response(200, {"data": {"user_message": user, "assistant_message": {
-            "id": "m2", "chat_id": "c1", "status": "pending", "agent_run_id": "r1"}}})  # fmt: skip
+        return json_response(
+            200,
+            {
+                "data": {
+                    "user_message": user,
+                    "assistant_message": {
+                        "id": "m2",
+                        "chat_id": "c1",
+                        "status": "pending",
+                        "agent_run_id": "r1",
+                    },
+                }
+            },
+        )
 
     recorder.add("POST", "/agents/run", run)
 
@@ -178,8 +196,12 @@ async def test_client_tool_runs_once_though_republished() -> None:
 
 async def test_error_event_marks_failed_and_closes_after_the_turn() -> None:
     recorder, sent = Recorder(), asyncio.Event()
-    error = {"resource_id": "m2", "run_id": "r1", "code": "internal_error",
-             "message": "model provider error: upstream connection reset"}  # fmt: skip
+    error = {
+        "resource_id": "m2",
+        "run_id": "r1",
+        "code": "internal_error",
+        "message": "model provider error: upstream connection reset",
+    }
     tail = [{"event": "error", "data": error}, _chat("idle"), _chat("busy", RUN)]
     hang = asyncio.Event()  # never set: the session would hang here if it kept reading
     response, stream = stream_response([*_chat_script(sent, tail), hang])
@@ -214,8 +236,15 @@ async def test_send_refuses_empty_text_before_any_request() -> None:
 async def test_engine_stream_reconnects_after_done_until_told() -> None:
     recorder = Recorder()
     engine = {"id": "e1", "name": "rig-a", "status": "running", "workers": []}
-    first, _ = stream_response([ndjson({"event": "update", "data": engine}, {"type": "heartbeat"},
-                                       {"event": "done", "data": {}})])  # fmt: skip
+    first, _ = stream_response(
+        [
+            ndjson(
+                {"event": "update", "data": engine},
+                {"type": "heartbeat"},
+                {"event": "done", "data": {}},
+            )
+        ]
+    )
     second, _ = stream_response(
         [ndjson({"event": "update", "data": {**engine, "status": "stopped"}})]
     )
@@ -249,8 +278,9 @@ async def test_upload_put_to_another_host_carries_no_key() -> None:
     created = {"id": "f1", "filename": "a.png", "upload_url": "https://storage.test/put/abc"}
     recorder.add("POST", "/files", json_response(200, {"data": [created]}))
     recorder.add("PUT", "/put/abc", httpx.Response(200))
-    recorder.add("GET", "/files/f1", json_response(200, {"data": {**created, "upload_url": "",
-                                                                 "size": 3}}))  # fmt: skip
+    recorder.add(
+        "GET", "/files/f1", json_response(200, {"data": {**created, "upload_url": "", "size": 3}})
+    )
     client, _ = make_client(recorder)
     stored = await client.files.upload(b"png", "a.png", "image/png")
     assert stored.size == 3
@@ -278,7 +308,7 @@ async def test_413_and_requires_sign_in_map_to_clear_one_line_errors() -> None:
         "detail": "tool approval needs the account holder",
     }
     recorder.add("POST", "/files", json_response(413, too_big))
-    recorder.add("POST", "/tools/ti_1/invoke", json_response(403, sign_in))  # fmt: skip
+    recorder.add("POST", "/tools/ti_1/invoke", json_response(403, sign_in))
     client, _ = make_client(recorder)
     with pytest.raises(PayloadTooLargeError) as big:
         await client.files.create("big.bin", size=11 << 20)
@@ -292,4 +322,52 @@ async def test_413_and_requires_sign_in_map_to_clear_one_line_errors() -> None:
         assert KEY not in text
         assert KEY not in repr(error)
     assert "API key" in str(refused.value)
+    await client.aclose()
+
+
+async def test_workspace_events_reconnect_without_resume_and_filter_tables() -> None:
+    recorder = Recorder()
+    first, _ = stream_response(
+        [
+            ndjson(
+                {
+                    "event": "engines",
+                    "data": {"id": "e1", "status": "draining"},
+                    "fields": ["status"],
+                },
+                {"event": "transactions", "data": {"id": "tx1"}},
+                {"type": "heartbeat"},
+            )
+        ]
+    )
+    second, _ = stream_response(
+        [
+            ndjson(
+                {
+                    "event": "engines",
+                    "data": {"id": "e1", "status": "stopped"},
+                    "fields": ["status"],
+                }
+            )
+        ]
+    )
+    recorder.add("GET", "/events", first, second)
+    client, vt = make_client(recorder)
+    seen: list[Any] = []
+    async with client.events(tables={"engines"}) as stream:
+        async for event in stream:
+            seen.append(event)
+            if len(seen) == 3:
+                break
+    assert [type(e).__name__ for e in seen] == [
+        "WorkspaceEvent",
+        "StreamReconnecting",
+        "WorkspaceEvent",
+    ]
+    assert [e.data["status"] for e in seen if not isinstance(e, StreamReconnecting)] == [
+        "draining",
+        "stopped",
+    ]
+    assert all("last-event-id" not in r.headers for r in recorder.calls("GET", "/events"))
+    assert vt.sleeps
     await client.aclose()

@@ -196,9 +196,15 @@ def test_chat_message_parses_parts_and_tools() -> None:
 
 @pytest.mark.parametrize(
     ("status", "final"),
-    [("pending", False), ("queued", False), ("ready", True), ("failed", True),
-     ("cancelled", True), ("mystery", False)],
-)  # fmt: skip
+    [
+        ("pending", False),
+        ("queued", False),
+        ("ready", True),
+        ("failed", True),
+        ("cancelled", True),
+        ("mystery", False),
+    ],
+)
 def test_queued_is_not_final(status: str, final: bool) -> None:
     assert ChatMessage.from_dict({"id": "m", "status": status}).is_final is final
 
@@ -252,8 +258,9 @@ def test_run_result_queued_and_agent_ref() -> None:
     assert queued.queued
     assert queued.chat_id == "c"
     assert queued.assistant_message is None
-    agent = Agent.from_dict({"id": "a", "namespace": "infsh", "name": "assistant",
-                             "version": {"version": "1.0.0"}})  # fmt: skip
+    agent = Agent.from_dict(
+        {"id": "a", "namespace": "infsh", "name": "assistant", "version": {"version": "1.0.0"}}
+    )
     assert agent.ref == "infsh/assistant@1.0.0"
     assert ToolInvocation.from_dict({"id": "t", "function": {"arguments": "{bad"}}).arguments == {
         "_raw": "{bad"
@@ -267,8 +274,9 @@ def test_file_usage_and_me_models() -> None:
     assert "secret" not in repr(info)
     with pytest.raises(ValueError, match="file"):
         FileInfo.from_dict({"size": 1})
-    stats = QueueStats.from_dict({"total_queued": 5, "with_run_at": 2, "by_app": [{"app": "a",
-                                  "count": "3"}]})  # fmt: skip
+    stats = QueueStats.from_dict(
+        {"total_queued": 5, "with_run_at": 2, "by_app": [{"app": "a", "count": "3"}]}
+    )
     assert stats.ready_to_run == 3
     assert stats.by_app[0].count == 3
     usage = Usage.from_dict(
