@@ -228,6 +228,9 @@ class ChatState:
         return events
 
     async def _dispatch(self, invocation: ToolInvocation) -> ChatEvent:
+        """Run a client tool's callback and post its result. It runs inline (the stream waits),
+        so keep callbacks quick; for a tool that needs a human, register none and answer the
+        ``ClientToolRequested`` event with ``submit_tool_result``."""
         self.dispatched.add(invocation.id)
         callback = self.tools.get(invocation.function_name)
         if callback is None:
@@ -239,7 +242,12 @@ class ChatState:
         except Exception as exc:  # the agent is told, the session goes on
             value = f"error: {type(exc).__name__}: {exc}"
         result = value if isinstance(value, str) else json.dumps(value, default=str)
-        await self._client.chats.submit_tool_result(invocation.id, result)
+        try:
+            await self._client.chats.submit_tool_result(invocation.id, result)
+        except ApiError as exc:  # e.g. stopped meanwhile: say so, keep following the chat
+            return ChatError(
+                exc.code or "tool_result_refused", str(exc), invocation.message_id or None, None
+            )
         return ClientToolCompleted(invocation, result)
 
     def _invocation(self, interrupt: Interrupt) -> ToolInvocation:
