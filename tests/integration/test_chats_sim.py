@@ -418,3 +418,25 @@ async def test_raw_chat_stream_and_lists(
     assert [m.order for m in whole] == sorted(m.order for m in whole)
     assert [m.role for m in whole] == ["user", "assistant"]
     assert open_requests(client) == 0
+
+
+@pytest.mark.parametrize("drop", [2, 9])
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_frequent_drops_while_reasoning_lose_and_double_nothing(
+    sim: SimServer, make_client: ClientFactory, fmt: StreamFormat, drop: int
+) -> None:
+    sim.call(lambda w: setattr(w.faults, "chat_drop_after_deltas", drop))
+    client = await make_client(stream_format=fmt)
+    async with client.chats.session(agent="infsh/assistant") as session:
+        await session.send("think and answer please")
+        events = await follow(sim, session, step=0.03)
+    assert sum(isinstance(e, ChatStreamReconnecting) for e in events) >= 2
+    updates = assistant_updates(events)
+    final = updates[-1].message
+    assert final.status == "ready"
+    assert final.reasoning
+    assert_no_lost_or_doubled_text(updates, final.text)
+    shown = [u.reasoning for u in updates]
+    for before, after in itertools.pairwise(shown):
+        assert after.startswith(before)
+    assert shown[-1] == final.reasoning

@@ -371,3 +371,33 @@ async def test_workspace_events_reconnect_without_resume_and_filter_tables() -> 
     assert all("last-event-id" not in r.headers for r in recorder.calls("GET", "/events"))
     assert vt.sleeps
     await client.aclose()
+
+
+async def test_refused_tool_result_is_an_event_not_a_crash() -> None:
+    recorder, sent = Recorder(), asyncio.Event()
+    response, _ = stream_response(
+        _chat_script(
+            sent,
+            [
+                _msg(status="pending", content=[], tool_invocations=[CLIENT_TOOL]),
+                _msg(status="cancelled", content=[{"type": "text", "text": "Hey"}]),
+                _chat("idle"),
+            ],
+        )
+    )
+    recorder.add("GET", "/chats/c1/stream", response)
+    _run_route(recorder, sent)
+    refused = {
+        "type": "https://api.inference.sh/errors/invalid_state",
+        "status": 400,
+        "detail": "tool invocation is cancelled",
+    }
+    recorder.add("POST", "/tools/ti_1", json_response(400, refused))
+    client, _ = make_client(recorder)
+    async with client.chats.session("c1", tools={"get_local_time": lambda _: "noon"}) as s:
+        await s.send("time?")
+        events = await _events(s)
+    error = next(e for e in events if isinstance(e, ChatError))
+    assert error.code == "invalid_state"
+    assert isinstance(events[-1], TurnEnded)
+    await client.aclose()
