@@ -12,11 +12,19 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from infdash.api.errors import ValidationError
-from infdash.api.models.chats import Agent, AgentRun, Chat, ChatMessage, RunResult, ToolInvocation
-from infdash.api.models.common import CursorPage, as_dict, as_str, opt_int, opt_str
+from infdash.api.models.chats import (
+    Agent,
+    AgentRun,
+    Chat,
+    ChatMessage,
+    Interrupt,
+    RunResult,
+    ToolInvocation,
+)
+from infdash.api.models.common import CursorPage, as_dict, as_str, opt_int, opt_str, parse_items
 from infdash.api.query import Direction, Filter, Sort, list_body, path_id
 from infdash.api.reconnect import ReconnectingStream, StreamReconnecting
 
@@ -216,6 +224,40 @@ class ChatsAPI:
     async def submit_tool_result(self, invocation_id: str, result: str) -> ToolInvocation | None:
         """``POST /tools/{id}``: the result of a client tool."""
         return await self._tool(invocation_id, "", {"result": result})
+
+    async def resolve_interrupt(
+        self, interrupt_id: str, decision: Literal["allow", "deny"], reason: str | None = None
+    ) -> Interrupt | None:
+        """``POST /interrupts/{id}/resolve``: the same as approving/rejecting its tool (and the
+        same sign-in rule: an API key gets ``SignInRequiredError``)."""
+        if decision not in ("allow", "deny"):
+            raise ValueError(f"decision must be 'allow' or 'deny', not {decision!r}")
+        body: dict[str, Any] = {"decision": decision}
+        if reason:
+            body["data"] = {"reason": reason}
+        envelope = await self._client.request(
+            "POST",
+            f"/interrupts/{path_id(interrupt_id, 'interrupt id')}/resolve",
+            json=body,
+            idempotent=False,
+        )
+        data = envelope.data
+        return Interrupt.from_dict(data) if isinstance(data, dict) and data.get("id") else None
+
+    async def agent_run(self, run_id: str) -> AgentRun:
+        """``GET /agent-runs/{id}``."""
+        envelope = await self._client.request("GET", f"/agent-runs/{path_id(run_id, 'run id')}")
+        return AgentRun.from_dict(envelope.data)
+
+    async def run_interrupts(self, run_id: str) -> tuple[Interrupt, ...]:
+        """``GET /agent-runs/{id}/interrupts``: what the run waits for."""
+        envelope = await self._client.request(
+            "GET", f"/agent-runs/{path_id(run_id, 'run id')}/interrupts"
+        )
+        data = envelope.data
+        items = data if isinstance(data, builtins.list) else as_dict(data).get("items")
+        parsed, _ = parse_items(items, Interrupt.from_dict)
+        return parsed
 
     async def _tool(
         self, invocation_id: str, suffix: str, body: dict[str, Any] | None

@@ -440,3 +440,36 @@ async def test_frequent_drops_while_reasoning_lose_and_double_nothing(
     for before, after in itertools.pairwise(shown):
         assert after.startswith(before)
     assert shown[-1] == final.reasoning
+
+
+async def test_resolve_the_approval_interrupt_of_a_run(
+    sim: SimServer, client: InferenceClient
+) -> None:
+    resolved: list[str] = []
+    async with client.chats.session(agent="infsh/assistant") as session:
+        await session.send("approve this dangerous thing")
+
+        async def on_event(event: ChatEvent) -> None:
+            if isinstance(event, ApprovalRequested) and not resolved:
+                chat = session.chat
+                assert chat is not None
+                assert chat.active_run is not None
+                run = await client.chats.agent_run(chat.active_run.id)
+                assert run.state == "input_required"
+                pending = await client.chats.run_interrupts(run.id)
+                (interrupt,) = (i for i in pending if i.resource_id == event.invocation.id)
+                done = await client.chats.resolve_interrupt(interrupt.id, "deny", "no thanks")
+                assert done is not None
+                assert done.status == "resolved"
+                resolved.append(interrupt.id)
+
+        events = await follow(sim, session, on_event=on_event)
+    final = assistant_updates(events)[-1].message
+    tool = next(t for t in final.tool_invocations if t.type == "app")
+    assert tool.status == "cancelled"
+    assert tool.result == "rejected: no thanks"
+    with pytest.raises(ValidationError) as info:
+        await client.chats.resolve_interrupt(resolved[0], "allow")
+    assert info.value.code == "invalid_state"
+    with pytest.raises(NotFoundError):
+        await client.chats.agent_run("run_missing")

@@ -131,3 +131,19 @@ async def test_me_never_shows_the_key(sim: SimServer, client: InferenceClient) -
     assert me.key_prefix == sim.api_key[:6]
     assert sim.api_key not in repr(me)
     assert sim.api_key not in repr(client)
+
+
+async def test_list_and_delete_files(sim: SimServer, client: InferenceClient) -> None:
+    first = await client.files.upload(b"one", "one.txt", "text/plain")
+    await asyncio.to_thread(sim.advance, 1)
+    second = await client.files.upload(b"two!", "two.txt", "text/plain")
+    page = await client.files.list(limit=10)
+    assert [f.id for f in page.items][:2] == [second.id, first.id]  # newest first
+    found = await client.files.list(search="one.txt")
+    assert [f.id for f in found.items] == [first.id]
+    await client.files.delete(first.id)
+    with pytest.raises(NotFoundError):
+        await client.files.get(first.id)
+    with pytest.raises(NotFoundError):
+        await client.files.delete(first.id)
+    assert [f.id for f in (await client.files.list()).items] == [second.id]
