@@ -109,7 +109,7 @@ class EngineLifecycle:
 
     def restart(self, engine: Engine) -> None:
         """Cloud only: → restarting → (in-flight tasks end) → pending → running."""
-        if engine.profile.cloud is False:
+        if not engine.profile.cloud:
             raise EngineActionError(
                 400, "invalid_request", f"engine {engine.name} has no cloud instance to restart"
             )
