@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -53,6 +54,8 @@ from infdash.scheduler.subscriptions import ResourceKey
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
+_CRASH_DELAY = 1.0
 UNAUTHORIZED = "unauthorized"
 
 
@@ -108,6 +111,8 @@ class Scheduler:
         self.store = store if store is not None else task_store(clock)
         self.auth_error: ApiError | None = None
         self.requests = 0
+        self.loop_errors = 0
+        self.last_error: Exception | None = None
         """Polls sent (for the status bar and tests)."""
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -267,8 +272,14 @@ class Scheduler:
         """Return once the loop sleeps and no poll is in flight (harnesses step time then)."""
         if self._loop_task is None:
             return
+        loop_task = self._loop_task
         while not (self._idle.is_set() and not self._polls and not self._wakeup.is_set()):
-            await self._idle.wait()
+            waiter = asyncio.ensure_future(self._idle.wait())
+            await asyncio.wait({waiter, loop_task}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if loop_task.done():
+                loop_task.result()  # the loop died: say why instead of waiting forever
+                return
             await asyncio.sleep(0)
 
     # -- the loop ------------------------------------------------------------------------
@@ -276,10 +287,16 @@ class Scheduler:
     async def _run(self) -> None:
         while True:
             self._wakeup.clear()
-            plan = self.planner.plan()
-            for action in plan.actions:
-                self._fire(action)
-            delay = None if plan.wake_at is None else max(0.0, plan.wake_at - self._clock())
+            try:
+                plan = self.planner.plan()
+                for action in plan.actions:
+                    self._fire(action)
+                delay = None if plan.wake_at is None else max(0.0, plan.wake_at - self._clock())
+            except Exception as exc:  # a bug must not stop polling for good, nor spin
+                self.loop_errors += 1
+                _log.exception("scheduler loop failed; retrying in %.0f s", _CRASH_DELAY)
+                self.last_error = exc
+                delay = _CRASH_DELAY
             await self._park(delay)
 
     async def _park(self, delay: float | None) -> None:

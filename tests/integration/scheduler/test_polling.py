@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks._harness import SimHarness, open_tasks, set_status
 from infdash.api import TaskStatus
-from infdash.scheduler import ResourceKey, StreamPolicy, Tier
+from infdash.scheduler import Plan, ResourceKey, StreamPolicy, Tier
 from infdash.sim.tasks import COMPLETED, UPLOADING
 
 
@@ -80,5 +80,31 @@ async def test_two_owners_of_one_task_coalesce_into_one_poll(harness: SimHarness
             sched.release(tid, "sidebar")
             await harness.run(30, [sched])
             assert len(kinds(harness, tid)) == 7
+        finally:
+            await sched.stop()
+
+
+async def test_a_failing_plan_is_retried_a_second_later_not_fatal(harness: SimHarness) -> None:
+    (tid,) = open_tasks(harness.sim, 1)
+    async with harness.client() as client:
+        sched = harness.scheduler(client)
+        real_plan = sched.planner.plan
+        calls = 0
+
+        def flaky_plan() -> Plan:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("bug")
+            return real_plan()
+
+        sched.planner.plan = flaky_plan  # type: ignore[method-assign]
+        await sched.start()
+        try:
+            sched.subscribe(tid, Tier.VISIBLE, "table")
+            await harness.run(7, [sched])
+            assert sched.loop_errors == 1
+            assert kinds(harness, tid) == ["full", "status"]
+            assert harness.hits[0].at == harness.start + 1.0
         finally:
             await sched.stop()
