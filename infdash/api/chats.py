@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from infdash.api.errors import ValidationError
 from infdash.api.models.chats import (
@@ -25,7 +25,7 @@ from infdash.api.models.chats import (
     ToolInvocation,
 )
 from infdash.api.models.common import CursorPage, as_dict, as_str, opt_int, opt_str, parse_items
-from infdash.api.query import Direction, Filter, Sort, list_body, path_id
+from infdash.api.query import ListArgs, path_id
 from infdash.api.reconnect import ReconnectingStream, StreamReconnecting
 
 if TYPE_CHECKING:
@@ -137,36 +137,15 @@ class ChatsAPI:
         )
         return ChatMessage.from_dict(envelope.data)
 
-    async def list(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        direction: Direction = "next",
-        filters: Sequence[Filter] = (),
-        sort: Sequence[Sort] = (),
-        search: str | None = None,
-    ) -> CursorPage[Chat]:
-        """``POST /chats/list``."""
-        body = list_body(
-            limit=limit,
-            cursor=cursor,
-            direction=direction,
-            filters=filters,
-            sort=sort,
-            search=search,
-            exact=False,
-        )
-        envelope = await self._client.request("POST", "/chats/list", json=body, idempotent=True)
-        return CursorPage.from_dict(envelope.data, Chat.from_dict)
+    async def list(self, **args: Unpack[ListArgs]) -> CursorPage[Chat]:
+        """``POST /chats/list``: one page of chats."""
+        return await self._client.list_page("/chats/list", Chat.from_dict, **args)
 
     async def list_query(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> CursorPage[Chat]:
-        """``GET /chats``."""
-        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-        envelope = await self._client.request("GET", "/chats", params=params or None)
-        return CursorPage.from_dict(envelope.data, Chat.from_dict)
+        """``GET /chats``: the query-string flavour of :meth:`list`."""
+        return await self._client.query_page("/chats", Chat.from_dict, limit=limit, cursor=cursor)
 
     async def get(self, chat_id: str) -> Chat:
         envelope = await self._client.request("GET", f"/chats/{path_id(chat_id, 'chat id')}")
@@ -176,11 +155,10 @@ class ChatsAPI:
         self, chat_id: str, *, limit: int | None = None, cursor: str | None = None
     ) -> CursorPage[ChatMessage]:
         """``GET /chats/{id}/messages``: one page, newest first (the server's default)."""
-        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-        envelope = await self._client.request(
-            "GET", f"/chats/{path_id(chat_id, 'chat id')}/messages", params=params or None
+        path = f"/chats/{path_id(chat_id, 'chat id')}/messages"
+        return await self._client.query_page(
+            path, ChatMessage.from_dict, limit=limit, cursor=cursor
         )
-        return CursorPage.from_dict(envelope.data, ChatMessage.from_dict)
 
     async def transcript(self, chat_id: str, *, page_size: int = 50) -> builtins.list[ChatMessage]:
         """Every message of a chat (all cursor pages), sorted by ``order``."""

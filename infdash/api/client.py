@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Generator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, Unpack
 
 import httpx
 from httpx_sse import aconnect_sse
@@ -31,6 +31,8 @@ from infdash.api.errors import (
 )
 from infdash.api.events import WorkspaceEventStream
 from infdash.api.files import FilesAPI
+from infdash.api.models.common import CursorPage
+from infdash.api.query import ListArgs, list_body, page_params
 from infdash.api.ratelimit import LimitClass, RateLimitTracker
 from infdash.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, retry_delay
 from infdash.api.streams import DEFAULT_IDLE_TIMEOUT
@@ -76,6 +78,9 @@ class BearerAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return "BearerAuth(***)"
+
+
+T = TypeVar("T")
 
 
 class InferenceClient:
@@ -222,6 +227,25 @@ class InferenceClient:
                 raise error
             attempt += 1
             await self.sleep(delay)
+
+    async def list_page(
+        self, path: str, parse: Callable[[Any], T], **args: Unpack[ListArgs]
+    ) -> CursorPage[T]:
+        """One page of a ``POST …/list`` endpoint (a read, so retried when that is safe)."""
+        envelope = await self.request("POST", path, json=list_body(**args), idempotent=True)
+        return CursorPage.from_dict(envelope.data, parse)
+
+    async def query_page(
+        self,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> CursorPage[T]:
+        """One page of the ``GET`` flavour of a list (limit and cursor in the query)."""
+        envelope = await self.request("GET", path, params=page_params(limit, cursor))
+        return CursorPage.from_dict(envelope.data, parse)
 
     def _deliver(self, messages: tuple[ResponseMessage, ...]) -> None:
         if self.on_message is not None:

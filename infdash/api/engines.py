@@ -7,14 +7,14 @@ once a byte was sent, so a lost answer raises ``OutcomeUnknownError`` instead of
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from infdash.api.errors import ApiError
 from infdash.api.models.common import CursorPage, as_dict
 from infdash.api.models.engines import Engine, merge_engine
-from infdash.api.query import Direction, Filter, Sort, list_body, path_id
+from infdash.api.query import ListArgs, path_id
 from infdash.api.reconnect import FINAL_ERRORS, ReconnectingStream, StreamReconnecting
 from infdash.api.streams import StreamFrame
 
@@ -40,41 +40,17 @@ class EnginesAPI:
     def __init__(self, client: InferenceClient) -> None:
         self._client = client
 
-    async def list(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        direction: Direction = "next",
-        filters: Sequence[Filter] = (),
-        sort: Sequence[Sort] = (),
-        search: str | None = None,
-        exact: bool = False,
-    ) -> CursorPage[Engine]:
+    async def list(self, **args: Unpack[ListArgs]) -> CursorPage[Engine]:
         """``POST /engines/list``: one page; follow ``next_cursor`` for more."""
-        body = list_body(
-            limit=limit,
-            cursor=cursor,
-            direction=direction,
-            filters=filters,
-            sort=sort,
-            search=search,
-            exact=exact,
-        )
-        envelope = await self._client.request("POST", "/engines/list", json=body, idempotent=True)
-        return CursorPage.from_dict(envelope.data, Engine.from_dict)
+        return await self._client.list_page("/engines/list", Engine.from_dict, **args)
 
     async def list_query(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> CursorPage[Engine]:
         """``GET /engines``: the query-string flavour of :meth:`list`."""
-        params: dict[str, Any] = {}
-        if limit is not None:
-            params["limit"] = limit
-        if cursor:
-            params["cursor"] = cursor
-        envelope = await self._client.request("GET", "/engines", params=params or None)
-        return CursorPage.from_dict(envelope.data, Engine.from_dict)
+        return await self._client.query_page(
+            "/engines", Engine.from_dict, limit=limit, cursor=cursor
+        )
 
     async def get(self, engine_id: str) -> Engine:
         envelope = await self._client.request("GET", f"/engines/{path_id(engine_id, 'engine id')}")

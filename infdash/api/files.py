@@ -8,8 +8,7 @@ through the same connection pool but with ``auth=None``, never the client's bear
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 import httpx
 
@@ -17,7 +16,7 @@ from infdash.api.envelope import parse_error
 from infdash.api.errors import TransportError, UnexpectedResponseError, ValidationError
 from infdash.api.models.common import CursorPage
 from infdash.api.models.files import FileInfo
-from infdash.api.query import Direction, Filter, Sort, list_body, path_id
+from infdash.api.query import ListArgs, path_id
 
 if TYPE_CHECKING:
     from infdash.api.client import InferenceClient
@@ -76,28 +75,9 @@ class FilesAPI:
             await self.put_bytes(created.upload_url, data, content_type)
         return await self.get(created.id)
 
-    async def list(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        direction: Direction = "next",
-        filters: Sequence[Filter] = (),
-        sort: Sequence[Sort] = (),
-        search: str | None = None,
-    ) -> CursorPage[FileInfo]:
+    async def list(self, **args: Unpack[ListArgs]) -> CursorPage[FileInfo]:
         """``POST /files/list``: one page, newest first by default."""
-        body = list_body(
-            limit=limit,
-            cursor=cursor,
-            direction=direction,
-            filters=filters,
-            sort=sort,
-            search=search,
-            exact=False,
-        )
-        envelope = await self._client.request("POST", "/files/list", json=body, idempotent=True)
-        return CursorPage.from_dict(envelope.data, FileInfo.from_dict)
+        return await self._client.list_page("/files/list", FileInfo.from_dict, **args)
 
     async def delete(self, file_id: str) -> None:
         await self._client.request(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from infdash.api.models.status import TaskStatus
 
@@ -78,30 +78,41 @@ class Sort:
         return {"field": self.field, "dir": self.dir}
 
 
-def list_body(
-    *,
-    limit: int | None,
-    cursor: str | None,
-    direction: Direction,
-    filters: Sequence[Filter],
-    sort: Sequence[Sort],
-    search: str | None,
-    exact: bool,
-) -> dict[str, Any]:
+class ListArgs(TypedDict, total=False):
+    """The optional fields of a ``CursorListRequest``, as keyword arguments of every ``list``."""
+
+    limit: int | None
+    cursor: str | None
+    direction: Direction
+    filters: Sequence[Filter]
+    sort: Sequence[Sort]
+    search: str | None
+    exact: bool
+
+
+def list_body(**args: Unpack[ListArgs]) -> dict[str, Any]:
     """A ``CursorListRequest`` body with only the fields that were set."""
     body: dict[str, Any] = {}
+    limit = args.get("limit")
     if limit is not None:
         body["limit"] = limit
+    cursor = args.get("cursor")
     if cursor:
         body["cursor"] = cursor
-        body["direction"] = direction
-    if filters:
+        body["direction"] = args.get("direction", "next")
+    if filters := args.get("filters"):
         body["filters"] = [f.to_dict() for f in filters]
-    if sort:
+    if sort := args.get("sort"):
         body["sort"] = [s.to_dict() for s in sort]
-    if search:
-        body["search"] = {"term": search, "exact": exact}
+    if search := args.get("search"):
+        body["search"] = {"term": search, "exact": args.get("exact", False)}
     return body
+
+
+def page_params(limit: int | None, cursor: str | None) -> dict[str, Any] | None:
+    """Query parameters of the ``GET`` flavour of a list (only what was set)."""
+    params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v}
+    return params or None
 
 
 def path_id(value: str, what: str = "id") -> str:

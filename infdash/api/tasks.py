@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from infdash.api.models.common import CursorPage, as_dict, as_str
 from infdash.api.models.logs import TaskLogs
@@ -13,7 +13,7 @@ from infdash.api.models.metrics import TaskCost, TelemetrySample, parse_telemetr
 from infdash.api.models.status import TaskStatus
 from infdash.api.models.tasks import CancelResult, ResourceStatus, Task
 from infdash.api.models.timings import TaskTimings
-from infdash.api.query import Direction, Filter, Sort, list_body, path_id
+from infdash.api.query import ListArgs, path_id
 from infdash.api.streams import read_frames
 from infdash.api.task_stream import (
     DEFAULT_MAX_RECONNECTS,
@@ -98,29 +98,9 @@ class TasksAPI:
         envelope = await self._client.request("GET", f"/tasks/{_path_id(task_id)}/status")
         return ResourceStatus.from_dict(envelope.data)
 
-    async def list(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        direction: Direction = "next",
-        filters: Sequence[Filter] = (),
-        sort: Sequence[Sort] = (),
-        search: str | None = None,
-        exact: bool = False,
-    ) -> CursorPage[Task]:
+    async def list(self, **args: Unpack[ListArgs]) -> CursorPage[Task]:
         """``POST /tasks/list``: one page; follow ``next_cursor``/``prev_cursor`` both ways."""
-        body = list_body(
-            limit=limit,
-            cursor=cursor,
-            direction=direction,
-            filters=filters,
-            sort=sort,
-            search=search,
-            exact=exact,
-        )
-        envelope = await self._client.request("POST", "/tasks/list", json=body, idempotent=True)
-        return CursorPage.from_dict(envelope.data, Task.from_dict)
+        return await self._client.list_page("/tasks/list", Task.from_dict, **args)
 
     async def logs(self, task_id: str) -> TaskLogs:
         envelope = await self._client.request("GET", f"/tasks/{_path_id(task_id)}/logs")
