@@ -97,22 +97,39 @@ ChatEvent = (
 class StreamedText:
     """Streamed text of one message; after a REST reset it skips deltas already included.
 
-    The deltas that arrive right after a reconcile may already be in the fetched text: they
-    are the first to arrive and spell out a run of its tail. So after a reset, arriving chunks
-    are held while their concatenation still occurs in the fetched text (past what we had
-    before). The first chunk that breaks that is new; of the held chunks, the longest run that
-    ends the fetched text was a duplicate and the rest is new too.
+    After a reconnect the fetched text (``base``) may already hold the first deltas that
+    arrive on the new stream. Which ones is certain only when no delta was missed between the
+    connections (the first new ``seq`` follows the last one seen): then exactly the part of
+    ``base`` past what we showed before is repeated, and is skipped chunk by chunk. Otherwise
+    arriving chunks are held while they still occur in ``base``; when they stop doing so, they
+    are all new if no leading run of them ends ``base``, and if one does, duplicates and new
+    text cannot be told apart, so the view keeps ``base`` until authoritative text arrives
+    (the final message or the next reconcile). It never shows lost or doubled text.
     """
 
-    __slots__ = ("_base", "_floor", "_held", "text")
+    __slots__ = ("_base", "_floor", "_frozen", "_held", "_old_len", "_skip_from", "text")
 
     def __init__(self) -> None:
         self.text = ""
         self._base = ""
         self._floor = 0
         self._held: list[str] | None = None
+        self._old_len: int | None = None
+        self._skip_from: int | None = None
+        self._frozen = False
+
+    def decide(self, contiguous: bool) -> None:
+        """Called at the first delta after an aligned reset: was any delta missed meanwhile?"""
+        if self._held == [] and contiguous and self._old_len is not None:
+            self._held = None
+            self._skip_from = self._old_len
 
     def append(self, chunk: str) -> None:
+        if self._frozen:
+            return
+        if self._skip_from is not None:
+            self._skip_known(chunk)
+            return
         held = self._held
         if held is None:
             self.text += chunk
@@ -120,15 +137,36 @@ class StreamedText:
         held.append(chunk)
         if self._base.find("".join(held), self._floor) >= 0:
             return  # possibly all duplicates so far: keep showing the fetched text
-        dup = len(held) - 1
-        while dup > 0 and not self._base.endswith("".join(held[:dup])):
-            dup -= 1
-        self.text = self._base + "".join(held[dup:])
         self._held = None
+        room = len(self._base) - self._floor  # duplicates can only repeat text past the floor
+        if any(
+            len(run) <= room and self._base.endswith(run)
+            for run in ("".join(held[:k]) for k in range(1, len(held)))
+        ):
+            self._frozen = True  # ambiguous: keep the fetched text until an authoritative one
+            return
+        self.text = self._base + "".join(held)
+
+    def _skip_known(self, chunk: str) -> None:
+        assert self._skip_from is not None
+        rest = self._base[self._skip_from :]
+        if rest.startswith(chunk):
+            self._skip_from += len(chunk)
+            if self._skip_from >= len(self._base):
+                self._skip_from = None
+        elif chunk.startswith(rest):
+            self._skip_from = None
+            self.text = self._base + chunk[len(rest) :]
+        else:
+            self._skip_from = None
+            self._frozen = True  # the stream disagrees with the fetched text: trust neither
 
     def reset(self, text: str, *, align: bool) -> None:
         if self.text.startswith(text) and len(self.text) > len(text):
             text = self.text  # what we hold is newer than what was fetched
-        self._floor = len(self.text) if text.startswith(self.text) else 0
+        self._old_len = len(self.text) if text.startswith(self.text) else None
+        self._floor = self._old_len or 0
         self.text = self._base = text
         self._held = [] if align else None
+        self._skip_from = None
+        self._frozen = False

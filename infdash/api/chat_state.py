@@ -53,12 +53,13 @@ if TYPE_CHECKING:
 
 
 class _MessageState:
-    __slots__ = ("last_seq", "reasoning", "response")
+    __slots__ = ("aligning", "last_seq", "reasoning", "response")
 
     def __init__(self) -> None:
         self.response = StreamedText()
         self.reasoning = StreamedText()
         self.last_seq: int | None = None
+        self.aligning = False  # reset from REST; the next delta tells whether any was missed
 
 
 class ChatState:
@@ -151,6 +152,7 @@ class ChatState:
                 state.response.reset(message.text, align=source == "reconcile")
             if message.reasoning:
                 state.reasoning.reset(message.reasoning, align=source == "reconcile")
+            state.aligning = source == "reconcile" and bool(message.text or message.reasoning)
         events: list[ChatEvent] = [
             MessageUpdated(
                 message,
@@ -179,7 +181,12 @@ class ChatState:
         if frame.seq is not None:
             if state.last_seq is not None and frame.seq <= state.last_seq:
                 return []  # a replay
+            if state.aligning:
+                contiguous = frame.seq == (state.last_seq or 0) + 1
+                state.response.decide(contiguous)
+                state.reasoning.decide(contiguous)
             state.last_seq = frame.seq
+        state.aligning = False
         response, reasoning = frame.delta.get("response"), frame.delta.get("reasoning")
         if isinstance(response, str):
             state.response.append(response)

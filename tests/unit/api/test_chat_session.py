@@ -35,6 +35,7 @@ def test_text_skips_duplicates_after_a_reconcile() -> None:
     for chunk in ("Hel", "lo"):
         text.append(chunk)
     text.reset("Hello, wor", align=True)  # fetched while ", " and "wor" were in flight
+    text.decide(contiguous=True)  # no delta was missed between the connections
     text.append(", ")
     assert text.text == "Hello, wor"
     text.append("wor")
@@ -49,6 +50,7 @@ def test_text_keeps_a_new_chunk_that_only_looked_like_a_duplicate() -> None:
     text = StreamedText()
     text.append("a b ")
     text.reset("a b c x", align=True)
+    text.decide(contiguous=False)  # "c x" came in deltas this client never saw
     text.append("c ")  # really new text that happens to occur inside the fetched text
     assert text.text == "a b c x"
     text.append("d")
@@ -63,6 +65,37 @@ def test_text_without_duplicates_and_plain_reset() -> None:
     assert text.text == "xyz!"
     text.reset("xy", align=False)  # an older snapshot never shortens what we show
     assert text.text == "xyz!"
+
+
+def test_text_keeps_the_fetched_text_when_duplicates_are_ambiguous() -> None:
+    text = StreamedText()
+    text.append('{"rema')
+    text.reset('{"remain', align=True)  # "in" arrived in a delta this client missed
+    text.decide(contiguous=False)
+    text.append("in")  # new, though the fetched text also ends with "in"
+    text.append('g": 0}')
+    assert text.text == '{"remain'  # never "remaing": wait for authoritative text
+    text.reset('{"remaining": 0}', align=False)
+    text.append("!")
+    assert text.text == '{"remaining": 0}!'
+
+
+def test_text_chunk_matching_text_before_the_floor_is_new() -> None:
+    text = StreamedText()
+    text.append('{"remai')
+    text.reset('{"remain', align=True)  # only "n" was missed
+    text.decide(contiguous=False)
+    text.append("in")  # cannot repeat anything: the fetched text adds just "n"
+    assert text.text == '{"remainin'
+
+
+def test_text_known_duplicates_cut_inside_a_chunk() -> None:
+    text = StreamedText()
+    text.append("ab")
+    text.reset("abcd", align=True)
+    text.decide(contiguous=True)
+    text.append("cdef")  # the server split "cd" + "ef" differently than the REST text
+    assert text.text == "abcdef"
 
 
 def _chat(status: str, run: dict[str, Any] | None = None) -> dict[str, Any]:
