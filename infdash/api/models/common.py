@@ -7,7 +7,9 @@ field, not a whole screen.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,27 +102,41 @@ def as_str_tuple(value: Any) -> tuple[str, ...]:
 
 def parse_datetime(value: Any) -> datetime | None:
     """An aware UTC datetime from RFC 3339 text or epoch seconds; naive text is taken as UTC."""
-    parsed: datetime | None = None
     if isinstance(value, str) and value:
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
+        return _parse_datetime_text(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
         try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            parsed = datetime.fromtimestamp(float(value), UTC)
+            return _checked(datetime.fromtimestamp(float(value), UTC))
         except (OverflowError, OSError, ValueError):
             return None
-    if parsed is None:
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_datetime_text(value: str) -> datetime | None:
+    """Cached: a task repeats its timestamps (created_at is its first event's time), and
+    datetimes are immutable, so equal texts share one object — faster and smaller."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return _checked(datetime.fromisoformat(text))
+    except ValueError:
         return None
+
+
+def _checked(parsed: datetime) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed.year < _MIN_YEAR:
         return None
     return parsed.astimezone(UTC)
+
+
+def shared(text: str) -> str:
+    """Intern a value many records repeat (app, engine and worker ids and names), so 50k
+    tasks hold one copy of each instead of one per task."""
+    return sys.intern(text)
 
 
 def parse_items(raw: Any, parse: Callable[[Any], T]) -> tuple[tuple[T, ...], int]:

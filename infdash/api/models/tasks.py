@@ -16,6 +16,7 @@ from infdash.api.models.common import (
     opt_str,
     parse_datetime,
     parse_items,
+    shared,
 )
 from infdash.api.models.logs import TaskLog
 from infdash.api.models.status import TaskEvent, TaskStatus, status_display
@@ -62,13 +63,13 @@ class WorkerSummary:
         data = as_dict(raw)
         if not data:
             return None
-        gpus = tuple(as_str(as_dict(g).get("name")) for g in as_list(data.get("gpus")))
+        gpus = tuple(shared(as_str(as_dict(g).get("name"))) for g in as_list(data.get("gpus")))
         return cls(
-            id=as_str(data.get("id")),
+            id=shared(as_str(data.get("id"))),
             index=as_int(data.get("index")),
-            status=as_str(data.get("status")),
-            engine_id=as_str(data.get("engine_id")),
-            engine_name=as_str(data.get("engine_name")),
+            status=shared(as_str(data.get("status"))),
+            engine_id=shared(as_str(data.get("engine_id"))),
+            engine_name=shared(as_str(data.get("engine_name"))),
             gpus=tuple(g for g in gpus if g),
         )
 
@@ -155,15 +156,15 @@ class Task:
             updated_at=parse_datetime(data.get("updated_at")),
             status=status,
             status_code=code,
-            app_name=app_name,
-            app_version=app_version,
-            app_id=as_str(data.get("app_id")),
-            app_version_id=as_str(data.get("app_version_id")),
-            function=as_str(data.get("function")),
-            infra=as_str(data.get("infra")),
-            engine_id=as_str(data.get("engine_id")),
+            app_name=shared(app_name),
+            app_version=shared(app_version),
+            app_id=shared(as_str(data.get("app_id"))),
+            app_version_id=shared(as_str(data.get("app_version_id"))),
+            function=shared(as_str(data.get("function"))),
+            infra=shared(as_str(data.get("infra"))),
+            engine_id=shared(as_str(data.get("engine_id"))),
             engine=EngineSummary.from_dict(data.get("engine")),
-            worker_id=as_str(data.get("worker_id")),
+            worker_id=shared(as_str(data.get("worker_id"))),
             worker=WorkerSummary.from_dict(data.get("worker")),
             workers=as_str_tuple(data.get("workers")),
             run_at=parse_datetime(data.get("run_at")),
