@@ -49,7 +49,7 @@ from infdash.scheduler.ratelimit import (
 from infdash.scheduler.snapshot import Snapshot, take_snapshot
 from infdash.scheduler.status import task_status_rank
 from infdash.scheduler.store import Store
-from infdash.scheduler.streams import FocusedStreams, Sleep, StreamPolicy
+from infdash.scheduler.streams import FocusedStreams, Sleep, StreamDeps, StreamPolicy
 from infdash.scheduler.subscriptions import ResourceKey
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
@@ -118,26 +118,11 @@ class Scheduler:
         self._idle = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._polls: set[asyncio.Task[None]] = set()
-        self.streams = FocusedStreams(
-            client,
-            self.planner,
-            self.store,
-            sleep=sleep,
-            rng=rng,
-            wake=self._wake,
-            on_unauthorized=self._unauthorized,
-            policy=streams,
+        deps = StreamDeps(
+            client, self.planner, self.store, sleep, rng, self._wake, self._unauthorized
         )
-        self.watch = AccountWatch(
-            client,
-            self.planner,
-            self.store,
-            sleep=sleep,
-            rng=rng,
-            wake=self._wake,
-            on_unauthorized=self._unauthorized,
-            policy=watch,
-        )
+        self.streams = FocusedStreams(deps, streams)
+        self.watch = AccountWatch(deps, watch)
 
     # -- lifecycle -----------------------------------------------------------------------
 

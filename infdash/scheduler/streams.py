@@ -37,6 +37,25 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class StreamDeps:
+    """What every supervised stream of the scheduler works with (its one seam to the rest)."""
+
+    client: InferenceClient
+    planner: Planner
+    store: Store[Task]
+    sleep: Sleep
+    rng: random.Random
+    wake: Callable[[], None]
+    """Wake the scheduler loop: a stream changed what is due."""
+    on_unauthorized: Callable[[ApiError], None]
+
+
+def retry_delay(failures: int, base: float, cap: float, floor: float, rng: random.Random) -> float:
+    """Wait before the next attempt after ``failures`` in a row: full jitter, at least ``floor``."""
+    return max(floor, full_jitter(failures - 1, base, cap, rng))
+
+
+@dataclass(frozen=True, slots=True)
 class StreamPolicy:
     enabled: bool = True
     max_reconnects: int = 2
@@ -51,25 +70,14 @@ class StreamPolicy:
 class FocusedStreams:
     """One supervised stream per focused, unfinished task."""
 
-    def __init__(
-        self,
-        client: InferenceClient,
-        planner: Planner,
-        store: Store[Task],
-        *,
-        sleep: Sleep,
-        rng: random.Random,
-        wake: Callable[[], None],
-        on_unauthorized: Callable[[ApiError], None],
-        policy: StreamPolicy | None = None,
-    ) -> None:
-        self._client = client
-        self._planner = planner
-        self._store = store
-        self._sleep = sleep
-        self._rng = rng
-        self._wake = wake
-        self._on_unauthorized = on_unauthorized
+    def __init__(self, deps: StreamDeps, policy: StreamPolicy | None = None) -> None:
+        self._client = deps.client
+        self._planner = deps.planner
+        self._store = deps.store
+        self._sleep = deps.sleep
+        self._rng = deps.rng
+        self._wake = deps.wake
+        self._on_unauthorized = deps.on_unauthorized
         self.policy = policy or StreamPolicy()
         self._tasks: dict[ResourceKey, asyncio.Task[None]] = {}
         self.live: set[ResourceKey] = set()
@@ -138,8 +146,9 @@ class FocusedStreams:
                     pass
                 self._fallback(key)
                 n = self.failures[key] = self.failures.get(key, 0) + 1
-                delay = full_jitter(n - 1, p.retry_base, p.retry_cap, self._rng)
-                await self._sleep(max(p.retry_floor, delay))
+                await self._sleep(
+                    retry_delay(n, p.retry_base, p.retry_cap, p.retry_floor, self._rng)
+                )
         finally:
             if self._tasks.get(key) is asyncio.current_task():
                 del self._tasks[key]

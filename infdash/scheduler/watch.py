@@ -12,20 +12,15 @@ the reconcile.  Reconnects use full-jitter backoff; a 401 stops everything (R9).
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from infdash.api import ApiError, InferenceClient, Task, TaskChange, UnauthorizedError
+from infdash.api import ApiError, TaskChange, UnauthorizedError
 from infdash.api.models.common import parse_datetime
-from infdash.scheduler.backoff import full_jitter
-from infdash.scheduler.planner import Planner
-from infdash.scheduler.store import Store
-from infdash.scheduler.streams import Sleep
+from infdash.scheduler.streams import StreamDeps, retry_delay
 from infdash.scheduler.subscriptions import ResourceKey
 
 
@@ -40,25 +35,14 @@ class WatchPolicy:
 class AccountWatch:
     """Keeps one ``client.tasks.watch()`` connection open while the scheduler runs."""
 
-    def __init__(
-        self,
-        client: InferenceClient,
-        planner: Planner,
-        store: Store[Task],
-        *,
-        sleep: Sleep,
-        rng: random.Random,
-        wake: Callable[[], None],
-        on_unauthorized: Callable[[ApiError], None],
-        policy: WatchPolicy | None = None,
-    ) -> None:
-        self._client = client
-        self._planner = planner
-        self._store = store
-        self._sleep = sleep
-        self._rng = rng
-        self._wake = wake
-        self._on_unauthorized = on_unauthorized
+    def __init__(self, deps: StreamDeps, policy: WatchPolicy | None = None) -> None:
+        self._client = deps.client
+        self._planner = deps.planner
+        self._store = deps.store
+        self._sleep = deps.sleep
+        self._rng = deps.rng
+        self._wake = deps.wake
+        self._on_unauthorized = deps.on_unauthorized
         self.policy = policy or WatchPolicy()
         self._task: asyncio.Task[None] | None = None
         self.live = False
@@ -99,8 +83,9 @@ class AccountWatch:
                 pass
             self.live = False
             failures += 1
-            delay = full_jitter(failures - 1, p.retry_base, p.retry_cap, self._rng)
-            await self._sleep(max(p.retry_floor, delay))
+            await self._sleep(
+                retry_delay(failures, p.retry_base, p.retry_cap, p.retry_floor, self._rng)
+            )
 
     def apply(self, change: TaskChange) -> None:
         """Merge one change into the store; ask for the full record of a watched task."""
