@@ -115,12 +115,18 @@ def parse_http_date(value: str | None) -> float | None:
 
 
 def parse_reset(value: str | None, server_now: float) -> float | None:
-    """``X-RateLimit-Reset`` as a server-time epoch, clamped to [now, now + horizon]."""
+    """``X-RateLimit-Reset`` as a server-time epoch; a past value means now.
+
+    A value beyond the horizon is garbage, not a long wait: it reads as unknown, so callers
+    fall back to their own jittered backoff instead of closing a class for the cap (R3).
+    """
     number = parse_float(value)
     if number is None:
         return None
     reset = server_now + number if number < EPOCH_THRESHOLD else number
-    return min(max(reset, server_now), server_now + MAX_RESET_HORIZON)
+    if reset > server_now + MAX_RESET_HORIZON:
+        return None
+    return max(reset, server_now)
 
 
 class RateLimitTracker:
@@ -173,7 +179,8 @@ class RateLimitTracker:
         server_now = local_now + self._clock_offset
         snapshot = RateLimitSnapshot(
             limit_class=limit_class,
-            remaining=None if remaining_raw is None else max(0, int(remaining_raw)),
+            # A negative count is garbage: unknown, not "exhausted".
+            remaining=None if remaining_raw is None or remaining_raw < 0 else int(remaining_raw),
             reset_at=parse_reset(reset_header, server_now),
             clock_offset=self._clock_offset,
             retry_after=retry_after,

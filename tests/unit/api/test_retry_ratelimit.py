@@ -159,7 +159,8 @@ def test_tracker_ignores_unlimited_routes_and_headerless_responses() -> None:
         ("20", NOW + 20),  # delta-seconds
         (str(NOW + 45), NOW + 45),  # epoch
         (str(NOW - 100), NOW),  # in the past → now
-        ("1e20", NOW + MAX_RESET_HORIZON),  # absurd → clamped
+        ("1e20", None),  # absurd → unknown (the caller's fallback backoff decides)
+        (str(NOW + MAX_RESET_HORIZON), NOW + MAX_RESET_HORIZON),  # the horizon itself
         ("-5", NOW),
         ("garbage", None),
         ("nan", None),

@@ -114,11 +114,11 @@ def test_headers_parse_case_insensitively_and_tolerate_garbage() -> None:
     assert o.retry_after is None
     assert o.observed_at == 3.0
 
-    # Garbage never raises.  The client reads a negative Remaining as 0 (exhausted) where the
-    # scheduler's own parser read it as unknown: both end in a jittered fallback wait, never
-    # a tight loop (see the report: a one-line tracker change would restore "unknown").
+    # Garbage never raises: a negative Remaining is unknown, and the wait falls back to a
+    # jittered backoff, never a tight loop.
     bad = through_client(429, {"X-RateLimit-Remaining": "-4", "Date": "yesterday"}, 0.0)
     assert bad is not None
+    assert bad.remaining is None
     assert bad.reset_epoch is None
     assert server_wait(bad).seconds is None
     assert server_wait(bad).source is WaitSource.FALLBACK
