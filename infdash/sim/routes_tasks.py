@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,13 +11,13 @@ from starlette.routing import Route
 from infdash.sim.catalog import UnknownApp, resolve
 from infdash.sim.clock import parse_rfc3339
 from infdash.sim.insights import cost, logs_dto, telemetry, timings_dto
-from infdash.sim.listing import parse_query, run_query
+from infdash.sim.listing import IMMUTABLE_TASK_KEYS, parse_query, run_query
 from infdash.sim.respond import ApiError, invalid_request, no_content, not_found, ok
 from infdash.sim.routes_common import flag, json_body, query_body, stream_fault, world_of
 from infdash.sim.streams import TaskStream, account_stream, wants_ndjson
 from infdash.sim.tasks import Task
 from infdash.sim.webhooks import is_loopback_url
-from infdash.sim.world import InvalidTransition
+from infdash.sim.world import InvalidTransition, World
 
 if TYPE_CHECKING:
     pass
@@ -80,16 +80,24 @@ async def get_status(request: Request) -> Response:
     return ok(request, _task(request).status_dto())
 
 
+def _task_page(world: World, body: dict[str, Any]) -> dict[str, Any]:
+    """A task-list page; sorts on keys that never change reuse the world's cached order."""
+    q = parse_query(body)
+    if all(name in IMMUTABLE_TASK_KEYS for name, _ in q.sort):
+        rows = world.task_sort_cache.rows(world.tasks.values(), q, world.task_set_version)
+        return run_query(rows, q, presorted=True)
+    return run_query(world.tasks.values(), q)
+
+
 async def list_post(request: Request) -> Response:
     """``POST /tasks/list``."""
     body = await json_body(request, required=False)
-    return ok(request, run_query(world_of(request).tasks.values(), parse_query(body)))
+    return ok(request, _task_page(world_of(request), body))
 
 
 async def list_get(request: Request) -> Response:
     """``GET /tasks``: the same fields as query values (objects JSON-encoded)."""
-    body = query_body(request)
-    return ok(request, run_query(world_of(request).tasks.values(), parse_query(body)))
+    return ok(request, _task_page(world_of(request), query_body(request)))
 
 
 async def get_logs(request: Request) -> Response:

@@ -20,6 +20,7 @@ from infdash.sim.config import FaultConfig, SimConfig
 from infdash.sim.engine_lifecycle import EngineLifecycle
 from infdash.sim.engines import EnginePool
 from infdash.sim.ids import make_id
+from infdash.sim.listing import SortCache
 from infdash.sim.logs import log_entry
 from infdash.sim.pubsub import Subscription
 from infdash.sim.ratelimit import RateLimiter
@@ -80,6 +81,9 @@ class World:
         self.files: dict[str, SimFile] = {}
         self.approvals_require_sign_in = config.approvals_require_sign_in
         self._id_counters: dict[str, int] = {}
+        self.task_set_version = 0
+        """Bumped whenever a task is added or deleted (keys the list's sort cache)."""
+        self.task_sort_cache = SortCache()
 
     # clock -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -129,6 +133,7 @@ class World:
     def add_task(self, task: Task) -> None:
         """Register a task (seeded or live) without publishing it."""
         self.tasks[task.id] = task
+        self.task_set_version += 1
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id or short id; deleted tasks are gone."""
@@ -183,6 +188,7 @@ class World:
             raise InvalidTransition(f"task {task.id} is not finished")
         task.deleted = True
         del self.tasks[task.id]
+        self.task_set_version += 1
         self.publish_account({"id": task.id, "deleted_at": rfc3339(self.now())}, None)
         for sub in self._subs.pop(f"task:{task.id}", set()):
             sub.close()

@@ -159,3 +159,21 @@ def test_list_response_shape(sim: SimServer) -> None:
                     "worker_id", "worker", "run_at", "webhook", "setup", "input", "output",
                     "error", "events", "session_id", "rating"):  # fmt: skip
             assert key in item
+
+
+@pytest.mark.parametrize("sort", [None, [{"field": "app", "dir": "asc"}]])
+def test_cached_order_follows_tasks_added_and_deleted(
+    sim: SimServer, sort: list[dict[str, str]] | None
+) -> None:
+    body: dict[str, Any] = {"limit": -1} if sort is None else {"limit": -1, "sort": sort}
+    with client(sim) as c:
+        before = [t["id"] for t in data(c.post("/tasks/list", json=body))["items"]]
+        new_id = run(c, "infsh/echo")
+        after = [t["id"] for t in data(c.post("/tasks/list", json=body))["items"]]
+        assert sorted(after) == sorted([*before, new_id])
+        if sort is None:
+            assert after[0] == new_id  # newest first
+        sim.advance(60)
+        assert c.delete(f"/tasks/{new_id}").status_code == 204
+        again = [t["id"] for t in data(c.post("/tasks/list", json=body))["items"]]
+        assert again == before
