@@ -50,12 +50,12 @@ def pooled_connections(client: InferenceClient) -> list[Any]:
 
 
 @pytest.fixture
-def sim_time(sim: SimServer) -> SimTime:
+def fake_sleeper(sim: SimServer) -> SimTime:
     return SimTime(sim)
 
 
 @pytest.fixture
-async def make_client(sim: SimServer, sim_time: SimTime) -> AsyncIterator[ClientFactory]:
+async def make_client(sim: SimServer, fake_sleeper: SimTime) -> AsyncIterator[ClientFactory]:
     """Build clients against the simulator; all are closed after the test."""
     made: list[InferenceClient] = []
 
@@ -64,7 +64,7 @@ async def make_client(sim: SimServer, sim_time: SimTime) -> AsyncIterator[Client
         client = InferenceClient(
             kwargs.pop("base_url", sim.base_url),
             kwargs.pop("api_key", sim.api_key),
-            sleep=sim_time.sleep,
+            sleep=fake_sleeper.sleep,
             rand=lambda: 0.5,
             **kwargs,
         )

@@ -112,7 +112,7 @@ async def test_llm_deltas_accumulate(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_drop_mid_frame_reconnects_without_duplicate_or_missing_logs(  # R11
-    sim: SimServer, sim_time: SimTime, make_client: ClientFactory, fmt: StreamFormat
+    sim: SimServer, fake_sleeper: SimTime, make_client: ClientFactory, fmt: StreamFormat
 ) -> None:
     sim.call(lambda w: setattr(w.faults, "stream_drop_after", 3))
     client = await make_client(stream_format=fmt)
@@ -240,15 +240,17 @@ async def test_stream_final_statuses_close_the_response_every_time(  # R16, mist
 
 
 async def test_stream_429_waits_and_reconnects(  # R16 → R1
-    sim: SimServer, sim_time: SimTime, client: InferenceClient
+    sim: SimServer, fake_sleeper: SimTime, client: InferenceClient
 ) -> None:
     task = await client.tasks.run("infsh/echo", {})
     sim.call(lambda w: setattr(w.faults, "stream_status", 429))
-    sim_time.on_sleep.append(lambda _: sim.call(lambda w: setattr(w.faults, "stream_status", None)))
+    fake_sleeper.on_sleep.append(
+        lambda _: sim.call(lambda w: setattr(w.faults, "stream_status", None))
+    )
     events = await follow(sim, client.tasks.stream(task.id))
     reconnect = next(e for e in events if isinstance(e, StreamReconnecting))
     assert "429" in reconnect.reason
-    assert sim_time.sleeps[0] == pytest.approx(reconnect.delay)
+    assert fake_sleeper.sleeps[0] == pytest.approx(reconnect.delay)
     assert statuses(events)[-1] is TaskStatus.COMPLETED
 
 

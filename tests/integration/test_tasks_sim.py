@@ -197,7 +197,7 @@ async def test_over_the_limit_is_rate_limited_with_headers(
 
 
 async def test_retry_after_is_honoured_in_sim_time(  # R1
-    sim: SimServer, sim_time: SimTime, client: InferenceClient
+    sim: SimServer, fake_sleeper: SimTime, client: InferenceClient
 ) -> None:
     task = await client.tasks.run("infsh/echo", {})
     gets = count_requests(client, "GET", f"/tasks/{task.id}")
@@ -209,12 +209,12 @@ async def test_retry_after_is_honoured_in_sim_time(  # R1
     sim.call(storm)
     assert (await client.tasks.get(task.id)).id == task.id
     assert gets[0] == 2
-    assert sim_time.sleeps == [pytest.approx(7 * 1.05)]
+    assert fake_sleeper.sleeps == [pytest.approx(7 * 1.05)]
 
 
 @pytest.mark.parametrize(("header", "retried"), [("garbage", True), ("-3", True), ("3600", False)])
 async def test_bad_or_huge_retry_after(  # R3
-    sim: SimServer, sim_time: SimTime, client: InferenceClient, header: str, retried: bool
+    sim: SimServer, fake_sleeper: SimTime, client: InferenceClient, header: str, retried: bool
 ) -> None:
     def storm(w: object) -> None:
         w.faults.rate_limit_storm.count = 1  # type: ignore[attr-defined]
@@ -225,13 +225,13 @@ async def test_bad_or_huge_retry_after(  # R3
     if retried:
         page = await client.tasks.list(limit=1)
         assert len(page.items) == 1
-        assert len(sim_time.sleeps) == 1
-        assert 0 <= sim_time.sleeps[0] <= 0.5
+        assert len(fake_sleeper.sleeps) == 1
+        assert 0 <= fake_sleeper.sleeps[0] <= 0.5
     else:
         with pytest.raises(RateLimitedError) as info:
             await client.tasks.list(limit=1)
         assert info.value.retry_after == 3600
-        assert sim_time.sleeps == []
+        assert fake_sleeper.sleeps == []
 
 
 async def test_skewed_date_gives_the_clock_offset(
