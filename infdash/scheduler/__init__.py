@@ -3,7 +3,7 @@
 Budget (token buckets per limit class, synced to the server's headers), tiered subscriptions
 with a deterministic planner, backoff and a circuit breaker, a monotonic Store, and a plain
 snapshot for the status bar; and the async :class:`Scheduler` that performs the requests
-through the API client (``infdash.api``) and follows the focused task's stream.
+through the API client (``infdash.api``) and follows the focused task's or engine's stream.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from infdash.scheduler.ratelimit import (
     seconds_until_reset,
     server_wait,
 )
-from infdash.scheduler.scheduler import Scheduler, SchedulerState, task_store
+from infdash.scheduler.scheduler import Scheduler, SchedulerState
 from infdash.scheduler.snapshot import ClassView, ResourceView, Snapshot, status_line, take_snapshot
 from infdash.scheduler.status import TaskStatus, is_terminal_status, task_status_rank
 from infdash.scheduler.store import Change, Record, Store, replace_fields, supersedes
-from infdash.scheduler.streams import FocusedStreams, StreamPolicy
+from infdash.scheduler.stores import Stores, engine_store, task_store
+from infdash.scheduler.streams import FocusedStreams, StreamPolicy, StreamSource
 from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
@@ -85,7 +86,9 @@ __all__ = [
     "ServerWait",
     "Snapshot",
     "Store",
+    "Stores",
     "StreamPolicy",
+    "StreamSource",
     "Subscriptions",
     "TaskStatus",
     "Tier",
@@ -95,6 +98,7 @@ __all__ = [
     "VirtualTime",
     "WaitSource",
     "WatchPolicy",
+    "engine_store",
     "full_jitter",
     "is_terminal_status",
     "observation_from_error",

@@ -1,13 +1,16 @@
-"""One poll, performed: cheap status first, the full record only when asked (it changed).
+"""One poll, performed: what to fetch per resource kind, and what its failure means.
 
 Kept apart from the loop so the request and the reading of its result are one small function:
-which error means what for the planner (breaker, backoff, stop) is decided here, and what the
-scheduler must do about it besides (stop on 401, close a class on 503) is reported back.
-Only tasks are polled so far; engines and chats get their own branch when the client has them.
+which error means what for the planner (breaker, backoff, stop) is decided here, once for
+every kind, and what the scheduler must do about it besides (stop on 401, close a class on
+503) is reported back.  Each kind only says how it fetches and merges: tasks cheap status
+first and the full record on change; engines the full ``GET /engines/{id}`` every time (there
+is no status-only route).  Chats get their own fetcher when the scheduler follows them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from infdash.api import (
@@ -16,12 +19,11 @@ from infdash.api import (
     NotFoundError,
     RateLimitedError,
     ServerError,
-    Task,
     TransportError,
     UnauthorizedError,
 )
 from infdash.scheduler.planner import Outcome
-from infdash.scheduler.store import Store
+from infdash.scheduler.stores import Stores
 from infdash.scheduler.subscriptions import Action, ResourceKey
 
 
@@ -36,23 +38,45 @@ class PollResult:
     """No response at all (network): the budget's probe, if it was one, is free again."""
 
 
-async def perform_poll(
-    client: InferenceClient, store: Store[Task], key: ResourceKey, action: Action
+Fetch = Callable[[InferenceClient, Stores, str, Action], Awaitable[PollResult]]
+
+
+async def _poll_task(
+    client: InferenceClient, stores: Stores, task_id: str, action: Action
 ) -> PollResult:
-    """Send one poll of ``key`` and merge what it returned into ``store``."""
-    if key.kind != "task":
+    """Cheap status first; the full task only when the planner asks (new or changed)."""
+    if action is Action.STATUS:
+        status = await client.tasks.status(task_id)
+        known = stores.tasks.get(task_id)
+        changed = known is None or known.status != status.status
+        if not changed:
+            stores.tasks.mark_refreshed(task_id)
+        return PollResult(Outcome.OK, changed=changed, terminal=status.status.is_terminal)
+    task = await client.tasks.get(task_id)
+    stores.tasks.apply(task)
+    return PollResult(Outcome.OK, terminal=task.is_terminal)
+
+
+async def _poll_engine(
+    client: InferenceClient, stores: Stores, engine_id: str, _action: Action
+) -> PollResult:
+    """Always the whole engine (no status route); an engine is never final, so never terminal."""
+    stores.engines.apply(await client.engines.get(engine_id))
+    return PollResult(Outcome.OK)
+
+
+FETCHERS: dict[str, Fetch] = {"task": _poll_task, "engine": _poll_engine}
+
+
+async def perform_poll(
+    client: InferenceClient, stores: Stores, key: ResourceKey, action: Action
+) -> PollResult:
+    """Send one poll of ``key`` and merge what it returned into its kind's store."""
+    fetch = FETCHERS.get(key.kind)
+    if fetch is None:
         return PollResult(Outcome.CLIENT_ERROR)
     try:
-        if action is Action.STATUS:
-            status = await client.tasks.status(key.id)
-            known = store.get(key.id)
-            changed = known is None or known.status != status.status
-            if not changed:
-                store.mark_refreshed(key.id)
-            return PollResult(Outcome.OK, changed=changed, terminal=status.status.is_terminal)
-        task = await client.tasks.get(key.id)
-        store.apply(task)
-        return PollResult(Outcome.OK, terminal=task.is_terminal)
+        return await fetch(client, stores, key.id, action)
     except UnauthorizedError as exc:
         return PollResult(Outcome.CLIENT_ERROR, error=exc)
     except RateLimitedError as exc:

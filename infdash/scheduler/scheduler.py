@@ -3,10 +3,11 @@
 One loop task asks the planner what is due, fires one request per action (never two for one
 resource: the planner keeps it in flight until :meth:`Planner.complete`), then sleeps until
 the plan's ``wake_at``, a completion or a subscription change — chained one-shot timing, no
-fixed-rate timers.  Polls are "cheap first": ``GET /tasks/{id}/status``, and the full task only
-when the status changed.  Every response's rate-limit headers reach the budget through the
-client's tracker; results go into the :class:`Store`.  Textual-free: the UI subscribes,
-listens to the store and draws :meth:`Scheduler.snapshot`.
+fixed-rate timers.  Task polls are "cheap first": ``GET /tasks/{id}/status``, and the full
+task only when the status changed; an engine poll is ``GET /engines/{id}`` (``polls.py``).
+Every response's rate-limit headers reach the budget through the client's tracker; results go
+into the kind's :class:`Store` (``store`` for tasks, ``engines``).  Textual-free: the UI
+subscribes, listens to the stores and draws :meth:`Scheduler.snapshot`.
 
 The client must not retry on its own (build it with ``retry=NO_RETRY``): waits after a 429 or
 5xx belong to the budget and breaker here, where every poller hears about them.
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 from infdash.api import (
     ApiError,
     CancelResult,
+    Engine,
     InferenceClient,
     RateLimitSnapshot,
     ServerError,
@@ -47,8 +49,8 @@ from infdash.scheduler.ratelimit import (
     observation_from_snapshot,
 )
 from infdash.scheduler.snapshot import Snapshot, take_snapshot
-from infdash.scheduler.status import task_status_rank
 from infdash.scheduler.store import Store
+from infdash.scheduler.stores import Stores, engine_store, task_store
 from infdash.scheduler.streams import FocusedStreams, Sleep, StreamDeps, StreamPolicy
 from infdash.scheduler.subscriptions import ResourceKey
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
@@ -67,15 +69,6 @@ class SchedulerState(StrEnum):
     """A 401: nothing is sent until :meth:`Scheduler.reset` (new key or profile), R9."""
 
 
-def task_store(clock: Clock) -> Store[Task]:
-    """The store of tasks, merged by ``updated_at`` then status rank (R26)."""
-    return Store(
-        rank=lambda t: task_status_rank(t.status),
-        is_terminal=lambda t: t.is_terminal,
-        clock=clock,
-    )
-
-
 def _key(resource: ResourceKey | str) -> ResourceKey:
     return resource if isinstance(resource, ResourceKey) else ResourceKey.task(resource)
 
@@ -88,6 +81,7 @@ class Scheduler:
         client: InferenceClient,
         *,
         store: Store[Task] | None = None,
+        engines: Store[Engine] | None = None,
         classes: Iterable[LimitClass] = DEFAULT_CLASSES,
         budget_config: BudgetConfig | None = None,
         policy: TierPolicy | None = None,
@@ -109,6 +103,8 @@ class Scheduler:
             self.budget, clock=clock, rng=rng, policy=policy or SCHEDULER_POLICY, breaker=breaker
         )
         self.store = store if store is not None else task_store(clock)
+        self.engines = engines if engines is not None else engine_store(clock)
+        self.stores = Stores(self.store, self.engines)
         self.auth_error: ApiError | None = None
         self.requests = 0
         self.loop_errors = 0
@@ -119,7 +115,7 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._polls: set[asyncio.Task[None]] = set()
         deps = StreamDeps(
-            client, self.planner, self.store, sleep, rng, self._wake, self._unauthorized
+            client, self.planner, self.stores, sleep, rng, self._wake, self._unauthorized
         )
         self.streams = FocusedStreams(deps, streams)
         self.watch = AccountWatch(deps, watch)
@@ -191,12 +187,12 @@ class Scheduler:
         self._changed()
 
     def reset(self) -> None:
-        """The profile or key changed: forget subscriptions, budget, store and a 401."""
+        """The profile or key changed: forget subscriptions, budget, stores and a 401."""
         for poll in self._polls:
             poll.cancel()
         self.planner.reset()
         self.budget.reset()
-        self.store.clear()
+        self.stores.clear()
         self.auth_error = None
         self.planner.resume(UNAUTHORIZED)
         self._changed()
@@ -313,7 +309,7 @@ class Scheduler:
         key = action.key
         result = PollResult(Outcome.CLIENT_ERROR)
         try:
-            result = await perform_poll(self.client, self.store, key, action.action)
+            result = await perform_poll(self.client, self.stores, key, action.action)
             if isinstance(result.error, UnauthorizedError):
                 self._unauthorized(result.error)
             elif isinstance(result.error, ServerError):

@@ -1,10 +1,14 @@
-"""Streams first: the focused task follows ``GET /tasks/{id}/stream``; polling is the fallback.
+"""Streams first: the focused task or engine follows its stream; polling is the fallback.
 
-While a stream delivers, the planner counts the task as streamed (only the slow reconcile
-poll) and every update is merged into the store and marks it fresh.  Whenever the stream
-reconnects or fails, the task goes back to focused polling at once, so there is no gap; after
-repeated failures the stream is retried later with full-jitter backoff (performance.md §2.3,
-R11–R16).
+Tasks follow ``GET /tasks/{id}/stream`` (it ends when the task does), engines
+``GET /engines/{id}/stream`` (it never ends).  One supervisor serves both: a
+:class:`StreamSource` per resource kind says how to open the stream and how to merge an event
+into its store, everything else — when to stream, fall back and retry — is shared.  While a
+stream delivers, the planner counts the resource as streamed (only the slow reconcile poll)
+and every update is merged into the store and marks it fresh.  Whenever the stream reconnects
+or fails, the resource goes back to focused polling at once, so there is no gap; after
+repeated reconnects or failures the stream is retried later with full-jitter backoff
+(performance.md §2.3, R11–R16).
 """
 
 from __future__ import annotations
@@ -12,25 +16,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
 
 from infdash.api import (
     ApiError,
+    EngineUpdate,
     ForbiddenError,
     InferenceClient,
     NotFoundError,
     StreamReconnecting,
-    Task,
     TaskUpdate,
     UnauthorizedError,
 )
 from infdash.scheduler.backoff import full_jitter
 from infdash.scheduler.planner import Planner
 from infdash.scheduler.policy import Tier
-from infdash.scheduler.store import Store
+from infdash.scheduler.stores import Stores
 from infdash.scheduler.subscriptions import ResourceKey, Transport
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -42,7 +47,7 @@ class StreamDeps:
 
     client: InferenceClient
     planner: Planner
-    store: Store[Task]
+    stores: Stores
     sleep: Sleep
     rng: random.Random
     wake: Callable[[], None]
@@ -64,16 +69,64 @@ class StreamPolicy:
     """After a failed attempt, stream again after full-jitter backoff from this base…"""
     retry_cap: float = 120.0
     retry_floor: float = 5.0
-    """…but never sooner than this (polling covers the task meanwhile)."""
+    """…but never sooner than this (polling covers the resource meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What one merged stream event means for the planner."""
+
+    live: bool
+    """From the stream itself, not the client's reconcile GET: the stream delivers."""
+    terminal: bool = False
+
+
+Events = AbstractAsyncContextManager[AsyncIterator[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSource:
+    """How one resource kind is streamed: open the stream, merge an event into its store."""
+
+    open: Callable[[InferenceClient, str, StreamPolicy], Events]
+    accept: Callable[[Stores, object], Delivered | None]
+
+
+def _open_task(client: InferenceClient, task_id: str, policy: StreamPolicy) -> Events:
+    return client.tasks.stream(task_id, max_reconnects=policy.max_reconnects)
+
+
+def _accept_task(stores: Stores, event: object) -> Delivered | None:
+    if not isinstance(event, TaskUpdate):
+        return None  # log deltas are the detail view's, not the store's
+    stores.tasks.apply(event.task)
+    return Delivered(live=event.source == "stream", terminal=event.task.is_terminal)
+
+
+def _open_engine(client: InferenceClient, engine_id: str, _policy: StreamPolicy) -> Events:
+    return client.engines.stream(engine_id)  # reconnects forever: the supervisor counts them
+
+
+def _accept_engine(stores: Stores, event: object) -> Delivered | None:
+    if not isinstance(event, EngineUpdate):
+        return None
+    stores.engines.apply(event.engine)
+    return Delivered(live=event.source == "stream")
+
+
+SOURCES: dict[str, StreamSource] = {
+    "task": StreamSource(_open_task, _accept_task),
+    "engine": StreamSource(_open_engine, _accept_engine),
+}
 
 
 class FocusedStreams:
-    """One supervised stream per focused, unfinished task."""
+    """One supervised stream per focused, unfinished resource of a streamable kind."""
 
     def __init__(self, deps: StreamDeps, policy: StreamPolicy | None = None) -> None:
         self._client = deps.client
         self._planner = deps.planner
-        self._store = deps.store
+        self._stores = deps.stores
         self._sleep = deps.sleep
         self._rng = deps.rng
         self._wake = deps.wake
@@ -85,13 +138,13 @@ class FocusedStreams:
         self.failures: dict[ResourceKey, int] = {}
 
     def sync(self, allowed: bool) -> None:
-        """Start streams for focused tasks that lack one; stop the rest."""
+        """Start streams for focused resources that lack one; stop the rest."""
         wanted: set[ResourceKey] = set()
         if allowed and self.policy.enabled:
             wanted = {
                 e.key
                 for e in self._planner.subscriptions
-                if e.tier is Tier.FOCUSED and e.key.kind == "task" and not e.terminal
+                if e.tier is Tier.FOCUSED and e.key.kind in SOURCES and not e.terminal
             }
         for key in list(self._tasks):
             if key not in wanted:
@@ -115,33 +168,35 @@ class FocusedStreams:
         self._planner.request_refresh(key)
         self._wake()
 
-    def deliver(self, key: ResourceKey, update: TaskUpdate) -> None:
-        """A stream delivered ``update``: merge it (monotonically) and count ``key`` as fresh."""
-        self._store.apply(update.task)
-        self.live.add(key)
-        self._planner.set_transport(key, Transport.STREAM)
-        self._planner.mark_fresh(key, terminal=update.task.is_terminal)
+    def deliver(self, key: ResourceKey, event: object) -> Delivered | None:
+        """A stream delivered ``event``: merge it (monotonically) and count ``key`` as fresh.
+
+        None if the event carries no record for the store (a log delta, an unknown kind)."""
+        source = SOURCES.get(key.kind)
+        got = None if source is None else source.accept(self._stores, event)
+        if got is None:
+            return None
+        if got.live:
+            self.live.add(key)
+            self._planner.set_transport(key, Transport.STREAM)
+        self._planner.mark_fresh(key, terminal=got.terminal)
         self._wake()
+        return got
 
     async def _follow(self, key: ResourceKey) -> None:
         p = self.policy
+        source = SOURCES[key.kind]
         try:
             while True:
                 try:
-                    stream = self._client.tasks.stream(key.id, max_reconnects=p.max_reconnects)
-                    async with stream as events:
-                        async for event in events:
-                            if isinstance(event, TaskUpdate):
-                                self.failures.pop(key, None)
-                                self.deliver(key, event)
-                            elif isinstance(event, StreamReconnecting):
-                                self._fallback(key)
-                    return  # the task finished (or the server said 204)
+                    async with source.open(self._client, key.id, p) as events:
+                        if await self._read(key, events):
+                            return  # the task finished (or the server said 204)
                 except UnauthorizedError as exc:
                     self._on_unauthorized(exc)
                     return
                 except (ForbiddenError, NotFoundError):
-                    return  # final for this task: polling decides what happens next
+                    return  # final for this resource: polling decides what happens next
                 except (ApiError, httpx.HTTPError):
                     pass
                 self._fallback(key)
@@ -154,3 +209,18 @@ class FocusedStreams:
                 del self._tasks[key]
             with contextlib.suppress(Exception):
                 self._fallback(key)
+
+    async def _read(self, key: ResourceKey, events: AsyncIterator[object]) -> bool:
+        """Deliver until the stream ends (True) or reconnects too often in a row (False)."""
+        reconnects = 0
+        async for event in events:
+            if isinstance(event, StreamReconnecting):
+                self._fallback(key)
+                reconnects += 1
+                if reconnects > self.policy.max_reconnects:
+                    return False
+            elif (got := self.deliver(key, event)) is not None:
+                self.failures.pop(key, None)  # the server answers: retry soon if it drops
+                if got.live:
+                    reconnects = 0
+        return True

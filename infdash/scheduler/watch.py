@@ -38,7 +38,7 @@ class AccountWatch:
     def __init__(self, deps: StreamDeps, policy: WatchPolicy | None = None) -> None:
         self._client = deps.client
         self._planner = deps.planner
-        self._store = deps.store
+        self._store = deps.stores.tasks
         self._sleep = deps.sleep
         self._rng = deps.rng
         self._wake = deps.wake
