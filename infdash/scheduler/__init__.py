@@ -17,6 +17,7 @@ from infdash.scheduler.backoff import (
 )
 from infdash.scheduler.budget import Budget
 from infdash.scheduler.clock import Clock, FakeClock, VirtualTime
+from infdash.scheduler.engine_events import EngineEvents
 from infdash.scheduler.limits import (
     DEFAULT_CLASSES,
     Admission,
@@ -47,7 +48,7 @@ from infdash.scheduler.store import Change, Record, Store, replace_fields, super
 from infdash.scheduler.stores import Stores, engine_store, task_store
 from infdash.scheduler.streams import FocusedStreams, StreamPolicy, StreamSource
 from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
-from infdash.scheduler.watch import AccountWatch, WatchPolicy
+from infdash.scheduler.watch import AccountWatch, Feed, WatchPolicy
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -68,8 +69,10 @@ __all__ = [
     "ClassView",
     "Clock",
     "Closure",
+    "EngineEvents",
     "Entry",
     "FakeClock",
+    "Feed",
     "FocusedStreams",
     "LimitClass",
     "Outcome",

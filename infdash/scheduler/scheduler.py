@@ -38,6 +38,7 @@ from infdash.api import (
 from infdash.scheduler.backoff import Backoff, CircuitBreaker
 from infdash.scheduler.budget import Budget
 from infdash.scheduler.clock import Clock
+from infdash.scheduler.engine_events import EngineEvents
 from infdash.scheduler.limits import DEFAULT_CLASSES, BudgetConfig, LimitClass, Priority
 from infdash.scheduler.planner import Outcome, Planner, PollAction
 from infdash.scheduler.policy import SCHEDULER_POLICY, Tier, TierPolicy
@@ -87,6 +88,7 @@ class Scheduler:
         policy: TierPolicy | None = None,
         streams: StreamPolicy | None = None,
         watch: WatchPolicy | None = None,
+        engine_events: WatchPolicy | None = None,
         breaker_threshold: int = 5,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -119,6 +121,7 @@ class Scheduler:
         )
         self.streams = FocusedStreams(deps, streams)
         self.watch = AccountWatch(deps, watch)
+        self.engine_events = EngineEvents(deps, engine_events)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class Scheduler:
         self._polls.clear()
         await self.streams.close()
         await self.watch.close()
+        await self.engine_events.close()
 
     @property
     def state(self) -> SchedulerState:
@@ -354,6 +358,7 @@ class Scheduler:
         if self._loop_task is not None:
             self.streams.sync(allowed=not self.planner.paused)
             self.watch.sync(allowed=not self.planner.paused)
+            self.engine_events.sync(allowed=not self.planner.paused)
 
     def _wake(self) -> None:
         self._wakeup.set()

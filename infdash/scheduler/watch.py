@@ -1,27 +1,32 @@
-"""The account-wide change stream (``GET /tasks/stream``) as a feed into the store.
+"""Change feeds into the stores: the account's task changes (``GET /tasks/stream``) and, in
+``engine_events.py``, the workspace's engine changes (``GET /events``).
 
-Optional (``WatchPolicy(enabled=True)``): one connection tells us about every task of the
-account as it changes.  A whole task is merged as is; a partial change's status and
-``updated_at`` are merged at once (the UI shows the new status without waiting for a poll) and
-the task is marked for a full fetch, which its tier's poll then makes — REST stays the truth,
-and the monotonic store ignores a change older than what a poll already returned (R26).
-Polling cadences are unchanged: the watch makes changes arrive sooner, it does not replace
-the reconcile.  Reconnects use full-jitter backoff; a 401 stops everything (R9).
+Both are optional (``WatchPolicy(enabled=True)``) and share :class:`Feed`: one connection kept
+open while the scheduler runs, reopened after full-jitter backoff, a 401 stopping everything
+(R9).  A feed makes changes arrive sooner; it does not replace the polls' reconcile, and the
+monotonic store ignores a change older than what a poll already returned (R26).
+
+The task watch: a whole task is merged as is; a partial change's status and ``updated_at`` are
+merged at once (the UI shows the new status without waiting for a poll) and the task is marked
+for a full fetch, which its tier's poll then makes — REST stays the truth.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
-from infdash.api import ApiError, TaskChange, UnauthorizedError
+from infdash.api import ApiError, StreamReconnecting, TaskChange, UnauthorizedError
 from infdash.api.models.common import parse_datetime
 from infdash.scheduler.streams import StreamDeps, retry_delay
 from infdash.scheduler.subscriptions import ResourceKey
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +37,13 @@ class WatchPolicy:
     retry_floor: float = 1.0
 
 
-class AccountWatch:
-    """Keeps one ``client.tasks.watch()`` connection open while the scheduler runs."""
+class Feed(Generic[T]):
+    """Keeps one change feed open while the scheduler runs; subclasses open and apply."""
 
     def __init__(self, deps: StreamDeps, policy: WatchPolicy | None = None) -> None:
         self._client = deps.client
         self._planner = deps.planner
-        self._store = deps.stores.tasks
+        self._stores = deps.stores
         self._sleep = deps.sleep
         self._rng = deps.rng
         self._wake = deps.wake
@@ -48,8 +53,17 @@ class AccountWatch:
         self.live = False
         self.changes = 0
 
+    def _open(self) -> AbstractAsyncContextManager[AsyncIterator[T | StreamReconnecting]]:
+        raise NotImplementedError
+
+    def apply(self, change: T) -> None:
+        raise NotImplementedError
+
+    def _gap(self) -> None:
+        """The feed reconnected and has no resume: changes in between may be lost."""
+
     def sync(self, allowed: bool) -> None:
-        """Run the watch while allowed (not paused, not unauthorized) and enabled."""
+        """Run the feed while allowed (not paused, not unauthorized) and enabled."""
         want = allowed and self.policy.enabled
         if want and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -70,10 +84,16 @@ class AccountWatch:
         failures = 0
         while True:
             try:
-                async with aclosing(self._client.tasks.watch()) as changes:
+                async with self._open() as changes:
                     self.live = True
                     async for change in changes:
+                        if isinstance(change, StreamReconnecting):
+                            self.live = False
+                            self._gap()
+                            continue
+                        self.live = True
                         failures = 0
+                        self.changes += 1
                         self.apply(change)
             except UnauthorizedError as exc:
                 self.live = False
@@ -87,22 +107,29 @@ class AccountWatch:
                 retry_delay(failures, p.retry_base, p.retry_cap, p.retry_floor, self._rng)
             )
 
+
+class AccountWatch(Feed[TaskChange]):
+    """Keeps one ``client.tasks.watch()`` connection open while the scheduler runs."""
+
+    def _open(self) -> AbstractAsyncContextManager[AsyncIterator[TaskChange | StreamReconnecting]]:
+        return aclosing(self._client.tasks.watch())
+
     def apply(self, change: TaskChange) -> None:
         """Merge one change into the store; ask for the full record of a watched task."""
-        self.changes += 1
+        store = self._stores.tasks
         if change.deleted:
-            self._store.remove(change.task_id)
+            store.remove(change.task_id)
             return
         key = ResourceKey.task(change.task_id)
         task = change.task()
         if task is not None:
-            self._store.apply(task)
+            store.apply(task)
             return
         fields: dict[str, Any] = {}
         if change.status is not None:
             fields["status"] = change.status
         if "updated_at" in change.data:
             fields["updated_at"] = parse_datetime(change.data["updated_at"])
-        if fields and self._store.apply_partial(change.task_id, fields):
+        if fields and store.apply_partial(change.task_id, fields):
             self._planner.request_full(key)
             self._wake()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from benchmarks._harness import SimHarness
 from infdash.api import EngineStatus
-from infdash.scheduler import OTHER, ResourceKey, StreamPolicy, Tier, Transport
+from infdash.scheduler import OTHER, ResourceKey, StreamPolicy, Tier, Transport, WatchPolicy
 from infdash.sim.world import World
 
 UNKNOWN = "eng_doesnotexist0000000"
@@ -174,5 +174,38 @@ async def test_unknown_engine_is_gone_and_no_longer_polled(harness: SimHarness) 
             assert view is not None
             assert view.terminal
             assert sched.engines.get(UNKNOWN) is None
+        finally:
+            await sched.stop()
+
+
+async def test_engine_events_push_a_drain_into_the_store_between_polls(
+    harness: SimHarness,
+) -> None:
+    eid = idle_engine(harness)
+    key = ResourceKey.engine(eid)
+    async with harness.client() as client:
+        sched = harness.scheduler(client, engine_events=WatchPolicy(enabled=True))
+        await sched.start()
+        try:
+            sched.subscribe(key, Tier.VISIBLE, "engines")
+            await harness.run(1, [sched])
+            assert await harness.until(lambda: sched.engine_events.live)
+            gets = engine_gets(harness, eid)
+            assert gets == 1
+
+            await sched.user_action(OTHER, lambda: client.engines.drain(eid))
+            assert await harness.until(
+                lambda: (
+                    (e := sched.engines.get(eid)) is not None and e.status is EngineStatus.DRAINING
+                )
+            )
+            await harness.run(2, [sched])  # stopped one second later; next poll only at 5 s
+            assert await harness.until(
+                lambda: (
+                    (e := sched.engines.get(eid)) is not None and e.status is EngineStatus.STOPPED
+                )
+            )
+            assert engine_gets(harness, eid) == gets
+            assert sched.engine_events.changes >= 2
         finally:
             await sched.stop()
