@@ -45,7 +45,7 @@ from infdash.scheduler.scheduler import Scheduler, SchedulerState
 from infdash.scheduler.snapshot import ClassView, ResourceView, Snapshot, status_line, take_snapshot
 from infdash.scheduler.status import TaskStatus, is_terminal_status, task_status_rank
 from infdash.scheduler.store import Change, Record, Store, replace_fields, supersedes
-from infdash.scheduler.stores import Stores, engine_store, task_store
+from infdash.scheduler.stores import Stores, chat_status_rank, chat_store, engine_store, task_store
 from infdash.scheduler.streams import FocusedStreams, StreamPolicy, StreamSource
 from infdash.scheduler.subscriptions import Action, Entry, ResourceKey, Subscriptions, Transport
 from infdash.scheduler.watch import AccountWatch, Feed, WatchPolicy
@@ -101,6 +101,8 @@ __all__ = [
     "VirtualTime",
     "WaitSource",
     "WatchPolicy",
+    "chat_status_rank",
+    "chat_store",
     "engine_store",
     "full_jitter",
     "is_terminal_status",

@@ -5,7 +5,7 @@ which error means what for the planner (breaker, backoff, stop) is decided here,
 every kind, and what the scheduler must do about it besides (stop on 401, close a class on
 503) is reported back.  Each kind only says how it fetches and merges: tasks cheap status
 first and the full record on change; engines the full ``GET /engines/{id}`` every time (there
-is no status-only route).  Chats get their own fetcher when the scheduler follows them.
+is no status-only route); chats the full ``GET /chats/{id}``, final once ``completed``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from infdash.api import (
     UnauthorizedError,
 )
 from infdash.scheduler.planner import Outcome
-from infdash.scheduler.stores import Stores
+from infdash.scheduler.stores import CHAT_FINAL, Stores
 from infdash.scheduler.subscriptions import Action, ResourceKey
 
 
@@ -65,7 +65,16 @@ async def _poll_engine(
     return PollResult(Outcome.OK)
 
 
-FETCHERS: dict[str, Fetch] = {"task": _poll_task, "engine": _poll_engine}
+async def _poll_chat(
+    client: InferenceClient, stores: Stores, chat_id: str, _action: Action
+) -> PollResult:
+    """Always the whole chat (no status route); ``completed`` ends its polls."""
+    chat = await client.chats.get(chat_id)
+    stores.chats.apply(chat)
+    return PollResult(Outcome.OK, terminal=chat.status == CHAT_FINAL)
+
+
+FETCHERS: dict[str, Fetch] = {"task": _poll_task, "engine": _poll_engine, "chat": _poll_chat}
 
 
 async def perform_poll(

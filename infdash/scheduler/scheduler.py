@@ -4,10 +4,11 @@ One loop task asks the planner what is due, fires one request per action (never 
 resource: the planner keeps it in flight until :meth:`Planner.complete`), then sleeps until
 the plan's ``wake_at``, a completion or a subscription change — chained one-shot timing, no
 fixed-rate timers.  Task polls are "cheap first": ``GET /tasks/{id}/status``, and the full
-task only when the status changed; an engine poll is ``GET /engines/{id}`` (``polls.py``).
-Every response's rate-limit headers reach the budget through the client's tracker; results go
-into the kind's :class:`Store` (``store`` for tasks, ``engines``).  Textual-free: the UI
-subscribes, listens to the stores and draws :meth:`Scheduler.snapshot`.
+task only when the status changed; an engine poll is ``GET /engines/{id}``, a chat poll
+``GET /chats/{id}`` (``polls.py``).  Every response's rate-limit headers reach the budget
+through the client's tracker; results go into the kind's :class:`Store` (``store`` for tasks,
+``engines``, ``chats``).  Textual-free: the UI subscribes, listens to the stores and draws
+:meth:`Scheduler.snapshot`.
 
 The client must not retry on its own (build it with ``retry=NO_RETRY``): waits after a 429 or
 5xx belong to the budget and breaker here, where every poller hears about them.
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from infdash.api import (
     ApiError,
     CancelResult,
+    Chat,
     Engine,
     InferenceClient,
     RateLimitSnapshot,
@@ -51,7 +53,7 @@ from infdash.scheduler.ratelimit import (
 )
 from infdash.scheduler.snapshot import Snapshot, take_snapshot
 from infdash.scheduler.store import Store
-from infdash.scheduler.stores import Stores, engine_store, task_store
+from infdash.scheduler.stores import Stores, chat_store, engine_store, task_store
 from infdash.scheduler.streams import FocusedStreams, Sleep, StreamDeps, StreamPolicy
 from infdash.scheduler.subscriptions import ResourceKey
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
@@ -83,6 +85,7 @@ class Scheduler:
         *,
         store: Store[Task] | None = None,
         engines: Store[Engine] | None = None,
+        chats: Store[Chat] | None = None,
         classes: Iterable[LimitClass] = DEFAULT_CLASSES,
         budget_config: BudgetConfig | None = None,
         policy: TierPolicy | None = None,
@@ -106,7 +109,8 @@ class Scheduler:
         )
         self.store = store if store is not None else task_store(clock)
         self.engines = engines if engines is not None else engine_store(clock)
-        self.stores = Stores(self.store, self.engines)
+        self.chats = chats if chats is not None else chat_store(clock)
+        self.stores = Stores(self.store, self.engines, self.chats)
         self.auth_error: ApiError | None = None
         self.requests = 0
         self.loop_errors = 0

@@ -1,4 +1,4 @@
-"""The one local truth for tasks (later engines and chats), merged monotonically.
+"""The one local truth for tasks, engines and chats, merged monotonically.
 
 Updates arrive from polls and streams in any order (R26): a stream may replay an older status
 after a poll returned a newer one.  The store accepts an update only if it is not older — by

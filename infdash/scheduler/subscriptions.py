@@ -46,6 +46,10 @@ class ResourceKey:
     def engine(cls, engine_id: str) -> ResourceKey:
         return cls("engine", engine_id, OTHER)
 
+    @classmethod
+    def chat(cls, chat_id: str) -> ResourceKey:
+        return cls("chat", chat_id, OTHER)
+
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
 
