@@ -1,10 +1,16 @@
-"""Chats under the scheduler: polled with ``GET /chats/{id}`` on the ``other`` class until
-their turn ends, and an unknown chat is one 404 and then left alone."""
+"""Chats under the scheduler: polled with ``GET /chats/{id}`` on the ``other`` class while
+they live, a completed chat is final, and an unknown chat is one 404 and then left alone."""
 
 from __future__ import annotations
 
+import random
+
+import httpx
+
 from benchmarks._harness import SimHarness
-from infdash.scheduler import OTHER, ResourceKey, Tier, Transport
+from infdash.api import InferenceClient
+from infdash.api.retry import NO_RETRY
+from infdash.scheduler import OTHER, ResourceKey, Scheduler, Tier, Transport, VirtualTime
 
 UNKNOWN = "chat_doesnotexist0000000"
 
@@ -95,3 +101,39 @@ async def test_reset_forgets_chats(harness: SimHarness) -> None:
             assert sched.snapshot().resource(key) is None
         finally:
             await sched.stop()
+
+
+async def test_a_completed_chat_is_final_and_no_longer_polled() -> None:
+    """The simulator never completes a chat, so a stub server answers ``completed``."""
+    vt = VirtualTime(0.0)
+    sent: list[str] = []
+    chat = {"id": "chat_done", "status": "completed", "updated_at": "2026-11-25T12:00:00Z"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, json={"data": chat})
+
+    client = InferenceClient(
+        "http://api.test", "k", transport=httpx.MockTransport(handler), retry=NO_RETRY
+    )
+    key = ResourceKey.chat("chat_done")
+    async with client:
+        sched = Scheduler(client, clock=vt, sleep=vt.sleep, rng=random.Random(1))
+        await sched.start()
+        try:
+            sched.subscribe(key, Tier.VISIBLE, "chats")
+            while vt.now < 30.0:
+                await sched.settle()
+                due = vt.next_due()
+                vt.advance_to(min(30.0, vt.now + 1.0 if due is None else due))
+                await vt.settle()
+            await sched.settle()
+            got = sched.chats.get("chat_done")
+            assert got is not None
+            assert got.status == "completed"
+            view = sched.snapshot().resource(key)
+            assert view is not None
+            assert view.terminal
+        finally:
+            await sched.stop()
+    assert sent == ["GET /chats/chat_done"]
