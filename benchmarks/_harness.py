@@ -20,6 +20,7 @@ import httpx
 from infdash.api import InferenceClient, classify
 from infdash.api.retry import NO_RETRY
 from infdash.scheduler.clock import VirtualTime
+from infdash.scheduler.policy import Tier
 from infdash.scheduler.scheduler import Scheduler
 from infdash.sim import SimServer
 from infdash.sim.catalog import CATALOG, AppRef
@@ -182,3 +183,19 @@ def set_status(sim: SimServer, task_id: str, status: int) -> None:
         world.set_status(task, status)
 
     sim.call(apply)
+
+
+async def two_schedulers(harness: SimHarness, first: list[str], second: list[str]) -> None:
+    """R35: two clients on one key, each watching its own visible rows, for two minutes."""
+    async with harness.client() as a_client, harness.client() as b_client:
+        a = harness.scheduler(a_client, seed=1)
+        b = harness.scheduler(b_client, seed=2)
+        await a.start()
+        await b.start()
+        try:
+            a.subscribe_many(first, Tier.VISIBLE, "table")
+            b.subscribe_many(second, Tier.VISIBLE, "table")
+            await harness.run(120, [a, b])
+        finally:
+            await a.stop()
+            await b.stop()

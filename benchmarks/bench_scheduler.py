@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks._harness import SimHarness, open_tasks
+from benchmarks._harness import SimHarness, open_tasks, two_schedulers
 from benchmarks._watch import GET, WatchResult, sim_config, watch
 from infdash.scheduler import Tier
 from infdash.sim import SimServer
@@ -104,18 +104,7 @@ async def two_clients(report: Report) -> None:
     with SimServer(sim_config()) as sim:
         harness = SimHarness(sim)
         ids = open_tasks(sim, 500)
-        async with harness.client() as a_client, harness.client() as b_client:
-            a = harness.scheduler(a_client, seed=1)
-            b = harness.scheduler(b_client, seed=2)
-            await a.start()
-            await b.start()
-            try:
-                a.subscribe_many(ids[:300], Tier.VISIBLE, "table")
-                b.subscribe_many(ids[200:], Tier.VISIBLE, "table")
-                await harness.run(120, [a, b])
-            finally:
-                await a.stop()
-                await b.stop()
+        await two_schedulers(harness, ids[:300], ids[200:])
     print("R35: two clients on one key, 300 visible tasks each")
     report.line("R35 429 responses", harness.count_status(429), 0, "{:.0f}")
     report.line("R35 max GETs in any 60 s, both", harness.max_per_window(GET), 1000, "{:.0f}")

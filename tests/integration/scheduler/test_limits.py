@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from benchmarks._harness import SimHarness, open_tasks
+from benchmarks._harness import SimHarness, open_tasks, two_schedulers
 from infdash.scheduler import BreakerState, Tier
 from infdash.sim.config import ErrorBurst, RateLimitStorm
 from infdash.sim.world import World
@@ -122,18 +122,7 @@ async def test_two_schedulers_on_one_key_stay_under_the_limit_together(
 ) -> None:
     """R35: each alone may send 850/min; together they must stay within the server's 1000."""
     ids = open_tasks(harness.sim, 400)
-    async with harness.client() as a_client, harness.client() as b_client:
-        a = harness.scheduler(a_client, seed=1)
-        b = harness.scheduler(b_client, seed=2)
-        await a.start()
-        await b.start()
-        try:
-            a.subscribe_many(ids[:300], Tier.VISIBLE, "table")
-            b.subscribe_many(ids[100:], Tier.VISIBLE, "table")
-            await harness.run(120, [a, b])
-        finally:
-            await a.stop()
-            await b.stop()
+    await two_schedulers(harness, ids[:300], ids[100:])
     assert harness.count_status(429) == 0
     assert harness.max_per_window(GET) <= 1000
     assert len(harness.requests(GET)) > 1200  # both did real work (one alone: <= 850/min)
