@@ -120,10 +120,10 @@ SOURCES: dict[str, StreamSource] = {
 }
 
 
-class FocusedStreams:
-    """One supervised stream per focused, unfinished resource of a streamable kind."""
+class Supervised:
+    """Base of the scheduler's supervised streams and feeds: the collaborators they share."""
 
-    def __init__(self, deps: StreamDeps, policy: StreamPolicy | None = None) -> None:
+    def __init__(self, deps: StreamDeps) -> None:
         self._client = deps.client
         self._planner = deps.planner
         self._stores = deps.stores
@@ -131,6 +131,13 @@ class FocusedStreams:
         self._rng = deps.rng
         self._wake = deps.wake
         self._on_unauthorized = deps.on_unauthorized
+
+
+class FocusedStreams(Supervised):
+    """One supervised stream per focused, unfinished resource of a streamable kind."""
+
+    def __init__(self, deps: StreamDeps, policy: StreamPolicy | None = None) -> None:
+        super().__init__(deps)
         self.policy = policy or StreamPolicy()
         self._tasks: dict[ResourceKey, asyncio.Task[None]] = {}
         self.live: set[ResourceKey] = set()

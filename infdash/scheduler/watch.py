@@ -23,7 +23,7 @@ import httpx
 
 from infdash.api import ApiError, StreamReconnecting, TaskChange, UnauthorizedError
 from infdash.api.models.common import parse_datetime
-from infdash.scheduler.streams import StreamDeps, retry_delay
+from infdash.scheduler.streams import StreamDeps, Supervised, retry_delay
 from infdash.scheduler.subscriptions import ResourceKey
 
 T = TypeVar("T")
@@ -37,17 +37,11 @@ class WatchPolicy:
     retry_floor: float = 1.0
 
 
-class Feed(Generic[T]):
+class Feed(Supervised, Generic[T]):
     """Keeps one change feed open while the scheduler runs; subclasses open and apply."""
 
     def __init__(self, deps: StreamDeps, policy: WatchPolicy | None = None) -> None:
-        self._client = deps.client
-        self._planner = deps.planner
-        self._stores = deps.stores
-        self._sleep = deps.sleep
-        self._rng = deps.rng
-        self._wake = deps.wake
-        self._on_unauthorized = deps.on_unauthorized
+        super().__init__(deps)
         self.policy = policy or WatchPolicy()
         self._task: asyncio.Task[None] | None = None
         self.live = False
