@@ -1,0 +1,1 @@
+"""The task list's Textual-free core: rows, the query language and the paged model."""
