@@ -221,13 +221,23 @@ class Scheduler:
 
     # -- user actions --------------------------------------------------------------------
 
-    async def user_action(self, limit_class: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run a user's request at :data:`Priority.USER`: polling keeps a reserve for it, so it
-        waits only for a server closure, never behind polls."""
+    async def user_action(
+        self,
+        limit_class: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        priority: Priority = Priority.USER,
+    ) -> T:
+        """Run a one-off request within the budget.
+
+        At :data:`Priority.USER` (a key the user pressed) polling keeps a reserve for it, so it
+        waits only for a server closure, never behind polls; a UI's own periodic request (the
+        task list's head poll) passes :data:`Priority.POLL` and queues like any poll.
+        """
         while True:
             if self.auth_error is not None:
                 raise self.auth_error
-            admission = self.budget.try_acquire(limit_class, Priority.USER)
+            admission = self.budget.try_acquire(limit_class, priority)
             if admission.granted:
                 break
             await self._sleep(max(0.0, admission.retry_at - self._clock()))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from benchmarks._harness import SimHarness, open_tasks
 from infdash.api import TaskStatus, UnauthorizedError
-from infdash.scheduler import ResourceKey, SchedulerState, Tier
+from infdash.scheduler import Priority, ResourceKey, SchedulerState, Tier
 
 
 def streams_open(harness: SimHarness) -> int:
@@ -95,5 +97,30 @@ async def test_user_actions_are_not_starved_by_polling(harness: SimHarness) -> N
             assert harness.vt.now == before  # no wait for a token
             run = await sched.run("infsh/echo", {"text": "hi"})
             assert run.id in sched.store
+        finally:
+            await sched.stop()
+
+
+async def test_a_ui_poll_at_poll_priority_waits_behind_the_reserve(harness: SimHarness) -> None:
+    """The task list's head poll leaves the user's reserve alone: it queues like a poll."""
+    ids = open_tasks(harness.sim, 1000)
+    async with harness.client() as client:
+        sched = harness.scheduler(client)
+        await sched.start()
+        try:
+            sched.subscribe_many(ids, Tier.VISIBLE, "table")
+            await harness.run(5, [sched])
+            assert sched.budget.tokens("get_task") < 7
+            before = harness.vt.now
+            call = asyncio.ensure_future(
+                sched.user_action(
+                    "get_task", lambda: client.tasks.status(ids[0]), priority=Priority.POLL
+                )
+            )
+            await asyncio.sleep(0)
+            while not call.done():
+                await harness.run(0.5, [sched])
+            assert call.result().id == ids[0]
+            assert harness.vt.now > before  # it waited for a token, unlike a user's action
         finally:
             await sched.stop()

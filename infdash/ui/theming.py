@@ -1,0 +1,22 @@
+"""Pick the colour theme: the profile's or the flag's, falling back to Textual's default.
+
+Every colour in infdash comes from the theme's variables, so any registered Textual theme
+restyles the whole app.  A name that is not registered is reported in one line (with the
+names that are), never a crash.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, InvalidThemeError
+
+
+def apply_theme(app: App[object], name: str) -> str | None:
+    """Switch ``app`` to theme ``name`` (empty = keep the default); a problem as one line."""
+    if not name:
+        return None
+    try:
+        app.theme = name
+    except InvalidThemeError:
+        names = ", ".join(sorted(app.available_themes))
+        return f"unknown theme {name!r}; using {app.theme}. Themes: {names}"
+    return None
