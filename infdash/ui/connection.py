@@ -13,6 +13,10 @@ from enum import StrEnum
 
 from infdash.scheduler import BreakerState, SchedulerState, Snapshot
 
+STALE_AFTER = 10.0
+"""Seconds before old data is called stale: rows just subscribed have no age yet, and a
+visible row is polled every few seconds, so anything younger is simply being refreshed."""
+
 
 class Link(StrEnum):
     LIVE = "live"
@@ -52,7 +56,7 @@ def connection_state(state: SchedulerState, snapshot: Snapshot) -> ConnectionSta
         )
     if state is SchedulerState.PAUSED or snapshot.paused:
         return ConnectionState(Link.PAUSED, "paused")
-    if snapshot.stale and snapshot.oldest_age is not None:
+    if snapshot.stale and snapshot.oldest_age is not None and snapshot.oldest_age >= STALE_AFTER:
         return ConnectionState(Link.STALE, f"stale since {_ago(snapshot.oldest_age)}")
     return ConnectionState(Link.LIVE, "live")
 

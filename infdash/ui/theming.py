@@ -7,10 +7,12 @@ names that are), never a crash.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App, InvalidThemeError
 
 
-def apply_theme(app: App[object], name: str) -> str | None:
+def apply_theme(app: App[Any], name: str) -> str | None:
     """Switch ``app`` to theme ``name`` (empty = keep the default); a problem as one line."""
     if not name:
         return None

@@ -85,10 +85,19 @@ def test_traffic_must_not_be_negative() -> None:
     assert "expected zero or a positive number" in result.stderr
 
 
-@pytest.mark.parametrize("argv", [["--demo"], ["sim", "--port", "0", "--seed", "3"]])
-def test_served_simulator_answers_and_stops_cleanly_on_ctrl_c(argv: list[str]) -> None:
+def test_demo_without_a_terminal_says_what_to_run_instead() -> None:
+    result = run_cli("--demo")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "infdash: --demo opens the dashboard and needs a terminal; "
+        "'infdash sim' serves the simulator alone"
+    ]
+
+
+def test_served_simulator_answers_and_stops_cleanly_on_ctrl_c() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infdash", *argv],
+        [sys.executable, "-m", "infdash", "sim", "--port", "0", "--seed", "3"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -87,3 +87,8 @@ def test_gauge_shows_the_busiest_class() -> None:
     assert gauge == Gauge("other", 80, 100)
     assert gauge.bar(10) == "████████░░"
     assert busiest_gauge(snap(classes=())) is None
+
+
+def test_rows_just_subscribed_are_not_called_stale() -> None:
+    state = connection_state(SchedulerState.RUNNING, snap(stale=40, oldest_age=2.0))
+    assert state.link is Link.LIVE
