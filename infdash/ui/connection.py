@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from infdash.scheduler import BreakerState, SchedulerState, Snapshot
 
+POLLED_CLASS = "get_task"
+"""Shown when no class is busier: it is the one polling spends."""
 STALE_AFTER = 10.0
 """Seconds before old data is called stale: rows just subscribed have no age yet, and a
 visible row is polled every few seconds, so anything younger is simply being refreshed."""
@@ -90,5 +92,8 @@ def busiest_gauge(snapshot: Snapshot) -> Gauge | None:
     """The class closest to its limit (the one worth watching), if any class exists."""
     if not snapshot.classes:
         return None
-    view = max(snapshot.classes, key=lambda c: c.used_last_minute / max(1, c.allowed_per_minute))
+    view = max(
+        snapshot.classes,
+        key=lambda c: (c.used_last_minute / max(1, c.allowed_per_minute), c.name == POLLED_CLASS),
+    )
     return Gauge(view.name, view.used_last_minute, view.allowed_per_minute)

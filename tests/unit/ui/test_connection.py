@@ -92,3 +92,10 @@ def test_gauge_shows_the_busiest_class() -> None:
 def test_rows_just_subscribed_are_not_called_stale() -> None:
     state = connection_state(SchedulerState.RUNNING, snap(stale=40, oldest_age=2.0))
     assert state.link is Link.LIVE
+
+
+def test_an_idle_gauge_shows_the_polled_class() -> None:
+    classes = (view("run", used=0, allowed=90), view("get_task", used=0, allowed=850))
+    gauge = busiest_gauge(snap(classes=classes))
+    assert gauge is not None
+    assert gauge.name == "get_task"
