@@ -31,8 +31,8 @@ class InfdashApp(App[None]):
                     tooltip=f"Show {title.lower()}")
             for key, mode, title in MODE_KEYS
         ),
-        Binding("question_mark", "show_help_panel", "Keys", id="app.keys",
-                tooltip="Show every key of the focused area"),
+        Binding("question_mark", "toggle_keys", "Keys", id="app.keys",
+                tooltip="Show or hide every key of the focused area"),
     ]  # fmt: skip
 
     def __init__(self, services: Services, *, theme: str = "") -> None:
@@ -69,8 +69,26 @@ class InfdashApp(App[None]):
         await self.services.scheduler.stop()
         await self.services.client.aclose()
 
+    def action_toggle_keys(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def toggle_bell(self) -> None:
+        """Ring the terminal bell (as well as the toast) when a watched task finishes."""
+        self.services.bell = not self.services.bell
+        state = "on" if self.services.bell else "off"
+        self.notify(f"bell when a watched task finishes: {state}")
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        state = "off" if self.services.bell else "on"
+        yield SystemCommand(
+            f"Turn the bell {state}",
+            "Ring the terminal bell when a watched task finishes",
+            self.toggle_bell,
+        )
         for key, mode, title in MODE_KEYS:
             yield SystemCommand(
                 f"Go to {title.lower()}",

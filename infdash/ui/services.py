@@ -28,5 +28,7 @@ class Services:
     production: bool = False
     known_apps: tuple[str, ...] = ()
     """App references offered by the run dialog (the simulator's catalogue in the demo)."""
+    bell: bool = False
+    """Ring the terminal bell when a watched task finishes (besides the toast)."""
     now: Callable[[], datetime] = field(default=utc_now)
     """Wall clock for "3 min ago" and ticking durations; tests freeze it."""

@@ -25,10 +25,9 @@ OWNER = "watch"
 class TaskWatcher:
     """Toasts when a watched task reaches a final status."""
 
-    def __init__(self, node: Widget, services: Services, *, bell: bool = False) -> None:
+    def __init__(self, node: Widget, services: Services) -> None:
         self._node = node
         self._services = services
-        self.bell = bell
         self.watched: dict[str, TaskRow] = {}
         self._unlisten: Callable[[], None] | None = None
 
@@ -78,5 +77,5 @@ class TaskWatcher:
         elif task.status is TaskStatus.CANCELLED:
             severity = "warning"
         self._node.notify(text, title="Task finished", severity=severity)
-        if self.bell:
+        if self._services.bell:
             self._node.app.bell()

@@ -162,3 +162,19 @@ async def test_a_production_profile_gets_a_banner(sim: SimServer) -> None:
         assert str(profile.render()) == "▲ prod-eu · PRODUCTION · read-only"
         link = app.screen.query_one("#status-link", Static)
         assert "live" in str(link.render())
+
+
+async def test_question_mark_toggles_and_bell_command_flips(sim: SimServer) -> None:
+    app = InfdashApp(sim_services(sim))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not app.screen.query("HelpPanel"))
+        bell = next(c for c in app.get_system_commands(app.screen) if "bell" in c.title)
+        assert bell.title == "Turn the bell on"
+        bell.callback()
+        assert app.services.bell is True
+        await pilot.pause()
+        assert any("bell when a watched task finishes: on" in n.message for n in app._notifications)
