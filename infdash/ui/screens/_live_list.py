@@ -175,13 +175,7 @@ class LiveListScreen(Screen[None], Generic[R]):
         yield Static(self.EMPTY, classes="live-empty", markup=False)
         yield Static(f"loading {self.NOUN}s…", classes="live-status", markup=False)
         yield Static("", classes="live-detail", markup=False)
-        services = self.services
-        yield StatusBar(
-            services.scheduler,
-            profile=services.profile,
-            production=services.production,
-            read_only=services.read_only,
-        )
+        yield StatusBar.for_services(self.services)
         yield Footer()
 
     @property

@@ -75,13 +75,7 @@ class TaskDetailScreen(Screen[None]):
             yield Static("Output", classes="section-title")
             yield Static("", id="detail-output", markup=False)
             yield Static("", id="detail-error", markup=False)
-        services = self.services
-        yield StatusBar(
-            services.scheduler,
-            profile=services.profile,
-            production=services.production,
-            read_only=services.read_only,
-        )
+        yield StatusBar.for_services(self.services)
         yield Footer()
 
     def on_mount(self) -> None:

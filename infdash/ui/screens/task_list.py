@@ -120,13 +120,7 @@ class TaskListScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield FilterBar(self.query_text)
         yield TaskTable(now=self.services.now)
-        services = self.services
-        yield StatusBar(
-            services.scheduler,
-            profile=services.profile,
-            production=services.production,
-            read_only=services.read_only,
-        )
+        yield StatusBar.for_services(self.services)
         yield Footer()
 
     @property

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from infdash.scheduler import Scheduler
 from infdash.ui.connection import Link, busiest_gauge, connection_state
+from infdash.ui.services import Services
 
 
 class StatusBar(Horizontal):
@@ -50,6 +51,16 @@ class StatusBar(Horizontal):
         self._profile = profile
         self._production = production
         self._read_only = read_only
+
+    @classmethod
+    def for_services(cls, services: Services) -> StatusBar:
+        """The status bar of ``services``' connection and profile."""
+        return cls(
+            services.scheduler,
+            profile=services.profile,
+            production=services.production,
+            read_only=services.read_only,
+        )
 
     def compose(self) -> ComposeResult:
         label = self._profile
