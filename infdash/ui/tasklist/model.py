@@ -2,36 +2,27 @@
 
 An account can hold 50k tasks; the table must scroll over all of them without loading them
 all, and a filter must be applied by the server, not by downloading everything first.
-:class:`PagedTaskList` keeps two loaded segments of the server's order:
+:class:`PagedTaskList` keeps two loaded segments of the server's order (stored, indexed and
+merged by :mod:`infdash.ui.tasklist.segments`):
 
 * the HEAD, rows ``[0, len(head))``, loaded forward from the top with ``next_cursor``;
 * the TAIL, rows ``[total - len(tail), total)``, for a jump towards the end (End on 50k
   rows): the first page of the *reversed* sort is the bottom of the list, and that query's
-  ``next_cursor`` extends it upward. The tail is stored bottom-first so growing it appends.
+  ``next_cursor`` extends it upward.
 
-Indices between the segments are known to exist (the server's ``total_items``) but return
-None until loaded. When the segments meet (an id in both, or their sizes reach the total)
-they merge into the head, deduplicated by id. Every request sorts by the chosen field and
-then by id in the same direction, so the reversed sort is exactly the reverse order even
-where the field ties.
+Every request sorts by the chosen field and then by id in the same direction, so the reversed
+sort is exactly the reverse order even where the field ties.
 
 Filters the server rejects (a 400) or cannot express (several apps, engines without a known
 id) are applied here with :meth:`TaskQuery.matches`; the total is then unknown, and the list
 is the loaded rows plus one placeholder row while more pages exist.
-
-Rows are kept as :class:`TaskRow` (never whole tasks) in plain lists, so ``row_at`` is O(1).
-``index_of`` is a dict of id → position: head rows store ``index - shift``, so inserting a
-live task at the top (the common case, newest first) is a list insert (a memmove, ~25 µs at
-50k rows) plus ``shift += 1`` — no re-indexing. An insert elsewhere marks the head index
-stale and it is rebuilt (O(n)) on the next lookup; tail rows store their bottom-first
-position, which never moves.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -41,6 +32,7 @@ from infdash.api.models.common import CursorPage
 from infdash.api.query import ListArgs, Sort
 from infdash.ui.tasklist.query import TaskQuery
 from infdash.ui.tasklist.row import TaskRow
+from infdash.ui.tasklist.segments import Segments, keep_cost
 
 FetchPage = Callable[..., Awaitable[CursorPage[Task]]]
 """``fetch(**ListArgs) -> Awaitable[CursorPage[Task]]``, e.g. ``client.tasks.list``."""
@@ -94,34 +86,9 @@ class ModelChange:
 
 
 @dataclass
-class _Segment:
-    """Paging state of one end of the list."""
-
-    cursor: str | None = None
-    more: bool = True
-    fetched: bool = False
-
-
-@dataclass
 class _LocalSort:
     key: Callable[[TaskRow], Any]
     descending: bool
-
-
-@dataclass
-class _State:
-    """Everything :meth:`PagedTaskList.reset` forgets."""
-
-    head: list[TaskRow] = field(default_factory=list)
-    head_pos: dict[str, int] = field(default_factory=dict)
-    shift: int = 0
-    stale: bool = False
-    tail: list[TaskRow] = field(default_factory=list)
-    """Bottom-first: ``tail[0]`` is the last row of the list."""
-    tail_pos: dict[str, int] = field(default_factory=dict)
-    head_seg: _Segment = field(default_factory=_Segment)
-    tail_seg: _Segment = field(default_factory=_Segment)
-    total: int | None = None
 
 
 class PagedTaskList:
@@ -147,7 +114,7 @@ class PagedTaskList:
         self._engine_ids = engine_ids
         self.query = TaskQuery()
         self.sort = SortKey()
-        self._s = _State()
+        self._segments = Segments()
         self._started = False
         self._generation = 0
         self._inflight = 0
@@ -162,38 +129,21 @@ class PagedTaskList:
     # --- RowSource ------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        s = self._s
-        if not self._started:
-            return 0
-        if s.total is None:
-            return len(s.head) + (1 if s.head_seg.more else 0)
-        if not s.head_seg.more:
-            return len(s.head)
-        return max(s.total, len(s.head) + len(s.tail))
+        return len(self._segments) if self._started else 0
 
     def row_at(self, index: int) -> TaskRow | None:
-        s = self._s
-        if 0 <= index < len(s.head):
-            return s.head[index]
-        if s.tail and index >= 0:
-            back = len(self) - 1 - index
-            if 0 <= back < len(s.tail):
-                return s.tail[back]
-        return None
+        return self._segments.row_at(index)
 
     def index_of(self, task_id: str) -> int | None:
-        s = self._s
-        if task_id in s.head_pos:
-            return self._head_index(task_id)
-        back = s.tail_pos.get(task_id)
-        return None if back is None else len(self) - 1 - back
+        return self._segments.index_of(task_id)
 
     # --- reading --------------------------------------------------------------------------
 
     @property
     def total_known(self) -> bool:
         """``len`` is the server's count of matching tasks (no local-only filtering)."""
-        return self._s.total is not None or (self._started and not self._s.head_seg.more)
+        segments = self._segments
+        return segments.total is not None or (self._started and not segments.head_paging.more)
 
     @property
     def loading(self) -> bool:
@@ -207,18 +157,11 @@ class PagedTaskList:
 
     def ids_between(self, start: int, end: int) -> list[str]:
         """Ids of the loaded rows in ``[start, end)``."""
-        s = self._s
-        start, end = max(0, start), min(end, len(self))
-        ids = [row.id for row in s.head[start:end]]
-        if s.tail and end > len(s.head):
-            top = len(self) - len(s.tail)
-            lo, hi = max(start, top, len(s.head)), end
-            ids.extend(s.tail[len(self) - 1 - i].id for i in range(lo, hi))
-        return ids
+        return self._segments.ids_between(start, end)
 
     def rows(self) -> list[TaskRow]:
         """Every loaded row, in list order."""
-        return [*self._s.head, *reversed(self._s.tail)]
+        return self._segments.rows()
 
     # --- loading --------------------------------------------------------------------------
 
@@ -229,7 +172,7 @@ class PagedTaskList:
             raise ValueError(f"the server cannot sort by {sort.field!r}; use sort_locally")
         self._generation += 1
         self.query, self.sort = query, sort
-        self._s = _State()
+        self._segments = Segments()
         self._started = True
         self._rejected = set()
         self._tiebreak = True
@@ -239,7 +182,7 @@ class PagedTaskList:
         self._update_local_keys()
         async with self._lock:
             generation = self._generation
-            if self._s.head_seg.fetched:
+            if self._segments.head_paging.fetched:
                 return
             await self._extend_head(self.page_size, generation)
 
@@ -251,7 +194,7 @@ class PagedTaskList:
         async with self._lock:
             generation = self._generation
             start, end = max(0, start), min(end, len(self))
-            while generation == self._generation and self._missing(start, end):
+            while generation == self._generation and self._segments.missing(start, end):
                 end = min(end, len(self))
                 if self._use_head(start, end):
                     grew = await self._extend_head(end, generation)
@@ -286,12 +229,12 @@ class PagedTaskList:
             cursor = page.next_cursor
         change = self._merge_live(self._admit(tasks), self._now(), trusted=True)
         if page.total_items is not None and not self.local_keys:
-            self._s.total = max(page.total_items, len(self._s.head) + len(self._s.tail))
+            s = self._segments
+            s.total = max(page.total_items, len(s.head) + len(s.tail))
         return change
 
     def _any_known(self, tasks: Iterable[Task]) -> bool:
-        s = self._s
-        return any(task.id in s.head_pos or task.id in s.tail_pos for task in tasks)
+        return any(self._segments.knows(task.id) for task in tasks)
 
     # --- live updates ---------------------------------------------------------------------
 
@@ -303,16 +246,16 @@ class PagedTaskList:
             return ModelChange()
         rows = [TaskRow.from_task(task) for task in tasks]
         change = self._merge_live(rows, self._now(), trusted=False)
-        if self._s.total is not None:
-            self._s.total += len(change.inserted)
+        if self._segments.total is not None:
+            self._segments.total += len(change.inserted)
         return change
 
     def set_cost(self, task_id: str, microcents: int) -> bool:
         """Record a finished task's cost on its row; True if the row is loaded and changed."""
-        row = self._find(task_id)
+        row = self._segments.find(task_id)
         if row is None or row.cost_microcents == microcents:
             return False
-        self._replace(task_id, row.with_cost(microcents))
+        self._segments.replace(task_id, row.with_cost(microcents))
         return True
 
     def sort_locally(self, key: Callable[[TaskRow], Any], descending: bool) -> None:
@@ -320,25 +263,15 @@ class PagedTaskList:
         engine, cost). Rows loaded later are sorted in with them; the tail is dropped (it is
         re-read through the head), so this is meant for lists that are (nearly) all loaded.
         ``key`` may return None: those rows go last either way."""
-        s = self._s
         self._local_sort = _LocalSort(key, descending)
-        s.tail, s.tail_pos, s.tail_seg = [], {}, _Segment()
+        self._segments.drop_tail()
         self._resort()
 
-    # --- internals: segments --------------------------------------------------------------
-
-    def _missing(self, start: int, end: int) -> bool:
-        """Some index of ``[start, end)`` is not loaded."""
-        s = self._s
-        if start >= end or end <= len(s.head):
-            return False
-        if s.tail:
-            return start < len(self) - len(s.tail)
-        return True
+    # --- internals: paging ----------------------------------------------------------------
 
     def _use_head(self, start: int, end: int) -> bool:
         """Load ``[start, end)`` by extending the head (else the tail): the nearer one."""
-        s = self._s
+        s = self._segments
         if s.total is None or self._local_sort is not None:
             return True
         head_end = len(s.head)
@@ -354,81 +287,41 @@ class PagedTaskList:
 
     async def _extend_head(self, end: int, generation: int) -> bool:
         """One more head page; False when nothing could be added."""
-        s = self._s
-        if not s.head_seg.more:
+        s = self._segments
+        if not s.head_paging.more:
             return False
         limit = self._page_limit(end - len(s.head))
-        page = await self._fetch_page(reverse=False, cursor=s.head_seg.cursor, limit=limit)
+        page = await self._fetch_page(reverse=False, cursor=s.head_paging.cursor, limit=limit)
         if generation != self._generation:
             return False
         self._take_total(page)
-        overlap = False
-        for row in self._admit(page.items):
-            if row.id in s.tail_pos:
-                overlap = True
-            elif row.id in s.head_pos:
-                self._replace(row.id, _keep_cost(row, self._find(row.id)))
-            else:
-                s.head_pos[row.id] = len(s.head) - s.shift
-                s.head.append(row)
-        progressed = self._advance(s.head_seg, page)
-        self._settle(overlap)
+        overlap = s.add_head_page(self._admit(page.items))
+        progressed = s.head_paging.advance(page)
+        s.settle(overlap)
         if self._local_sort is not None:
             self._resort()
         return progressed
 
     async def _extend_tail(self, start: int, generation: int) -> bool:
         """One more tail page (upward, through the reversed sort)."""
-        s = self._s
+        s = self._segments
         wanted = len(self) - len(s.tail) - start
         page = await self._fetch_page(
-            reverse=True, cursor=s.tail_seg.cursor, limit=self._page_limit(wanted)
+            reverse=True, cursor=s.tail_paging.cursor, limit=self._page_limit(wanted)
         )
         if generation != self._generation:
             return False
         self._take_total(page)
-        overlap = False
-        for row in self._admit(page.items):
-            if row.id in s.head_pos:
-                overlap = True
-            elif row.id not in s.tail_pos:
-                s.tail_pos[row.id] = len(s.tail)
-                s.tail.append(row)
-        progressed = self._advance(s.tail_seg, page)
-        self._settle(overlap)
+        overlap = s.add_tail_page(self._admit(page.items))
+        progressed = s.tail_paging.advance(page)
+        s.settle(overlap)
         return progressed
-
-    @staticmethod
-    def _advance(segment: _Segment, page: CursorPage[Task]) -> bool:
-        """Move a segment's cursor past ``page``; False if the server made no progress."""
-        moved = page.next_cursor != segment.cursor or not segment.fetched
-        segment.fetched = True
-        segment.cursor = page.next_cursor
-        segment.more = page.has_next and bool(page.next_cursor) and moved
-        return moved or bool(page.items)
 
     def _take_total(self, page: CursorPage[Task]) -> None:
         if self.local_keys:
-            self._s.total = None
+            self._segments.total = None
         elif page.total_items is not None:
-            self._s.total = page.total_items
-
-    def _settle(self, overlap: bool) -> None:
-        """Merge the tail into the head once they meet (or the head reached the end)."""
-        s = self._s
-        tail_done = s.tail_seg.fetched and not s.tail_seg.more
-        if not s.tail and not overlap and not tail_done:
-            return
-        met = s.total is not None and len(s.head) + len(s.tail) >= s.total
-        if overlap or met or tail_done or not s.head_seg.more or s.total is None:
-            for row in reversed(s.tail):
-                if row.id not in s.head_pos:
-                    s.head_pos[row.id] = len(s.head) - s.shift
-                    s.head.append(row)
-            s.tail, s.tail_pos, s.tail_seg = [], {}, _Segment()
-            s.head_seg = _Segment(cursor=None, more=False, fetched=True)
-            if s.total is not None:
-                s.total = len(s.head)
+            self._segments.total = page.total_items
 
     # --- internals: requests --------------------------------------------------------------
 
@@ -484,7 +377,7 @@ class PagedTaskList:
             return False
         self._rejected.add(culprit)
         self._update_local_keys()
-        self._s.total = None
+        self._segments.total = None
         return True
 
     def _server_keys(self) -> set[str]:
@@ -509,52 +402,19 @@ class PagedTaskList:
         """Update known rows in place; insert new ones that belong in the loaded head.
 
         ``trusted`` rows came from the server with the query's filters applied."""
+        s = self._segments
         updated: set[str] = set()
         inserted: list[str] = []
         for row in rows:
-            old = self._find(row.id)
+            old = s.find(row.id)
             if old is not None:
-                new = _keep_cost(row, old)
+                new = keep_cost(row, old)
                 if new != old:
-                    self._replace(row.id, new)
+                    s.replace(row.id, new)
                     updated.add(row.id)
-            elif (trusted or self.query.matches(row, now)) and self._insert(row):
+            elif (trusted or self.query.matches(row, now)) and s.insert(row, *self._order()):
                 inserted.append(row.id)
         return ModelChange(frozenset(updated), tuple(inserted))
-
-    def _insert(self, row: TaskRow) -> bool:
-        """Insert ``row`` at its sorted place in the head, if that is inside what is loaded."""
-        s = self._s
-        if not s.head_seg.fetched:
-            return False
-        position = self._position(row)
-        if position >= len(s.head) and s.head_seg.more:
-            return False
-        s.head.insert(position, row)
-        if position == 0:
-            s.shift += 1
-            s.head_pos[row.id] = -s.shift
-        elif position == len(s.head) - 1:
-            s.head_pos[row.id] = position - s.shift
-        else:
-            s.head_pos[row.id] = 0
-            s.stale = True
-        return True
-
-    def _position(self, row: TaskRow) -> int:
-        """Where ``row`` goes in the head (after rows that compare equal): a bisection."""
-        key, descending = self._order()
-        head = self._s.head
-        wanted = key(row)
-        lo, hi = 0, len(head)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            here = key(head[mid])
-            if here == wanted or (here > wanted if descending else here < wanted):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
 
     def _order(self) -> tuple[Callable[[TaskRow], Any], bool]:
         """The key and direction the head is in."""
@@ -565,40 +425,7 @@ class PagedTaskList:
         return _server_key(self.sort.field), self.sort.descending
 
     def _resort(self) -> None:
-        key, descending = self._order()
-        self._s.head.sort(key=key, reverse=descending)
-        self._reindex()
-
-    def _reindex(self) -> None:
-        s = self._s
-        s.head_pos = {row.id: i for i, row in enumerate(s.head)}
-        s.shift, s.stale = 0, False
-
-    def _head_index(self, task_id: str) -> int:
-        if self._s.stale:
-            self._reindex()
-        return self._s.head_pos[task_id] + self._s.shift
-
-    def _find(self, task_id: str) -> TaskRow | None:
-        s = self._s
-        if task_id in s.head_pos:
-            return s.head[self._head_index(task_id)]
-        back = s.tail_pos.get(task_id)
-        return None if back is None else s.tail[back]
-
-    def _replace(self, task_id: str, row: TaskRow) -> None:
-        s = self._s
-        if task_id in s.head_pos:
-            s.head[self._head_index(task_id)] = row
-        elif task_id in s.tail_pos:
-            s.tail[s.tail_pos[task_id]] = row
-
-
-def _keep_cost(row: TaskRow, old: TaskRow | None) -> TaskRow:
-    """A fresh row keeps the cost already fetched for it."""
-    if old is None or row.cost_microcents is not None or old.cost_microcents is None:
-        return row
-    return row.with_cost(old.cost_microcents)
+        self._segments.sort_head(*self._order())
 
 
 def _stamp(moment: datetime | None) -> float:

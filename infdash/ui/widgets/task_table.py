@@ -7,9 +7,9 @@ screen, caches each drawn line (keyed by row index, row identity, width and curs
 and repaints only the lines whose rows changed.  Its cost is independent of the row count.
 
 Line 0 of the viewport is a pinned header; viewport line ``y >= 1`` shows row
-``scroll_y + y - 1`` (the virtual height is rows + 1, so the last row is reachable).  Row strings
-are drawn as plain segments, never parsed as markup, and every colour comes from the theme
-through the component classes below.
+``scroll_y + y - 1`` (the virtual height is rows + 1, so the last row is reachable).  How a line
+looks (plain segments, never markup; colours from the component classes below) is drawn by
+:mod:`infdash.ui.widgets.task_table_render`; this module keeps the state, keys and messages.
 
 Columns, and which go first when the table is narrow (hide order): ``cost``, then ``engine``,
 then ``duration``; ``id``, ``status``, ``app`` and ``created`` always show.
@@ -17,14 +17,11 @@ then ``duration``; ``id``, ``status``, ``app`` and ``created`` always show.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
@@ -33,41 +30,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from infdash.ui.tasklist.format import (
-    COLUMN_KEYS,
-    GAP,
-    MARKER_WIDTH,
-    STATUS_STYLE_NAMES,
-    Column,
-    ago,
-    cost,
-    duration,
-    fit,
-    layout_columns,
-    status_glyph,
-    status_style_name,
-)
+from infdash.ui.tasklist.format import GAP, STATUS_STYLE_NAMES, Column
 from infdash.ui.tasklist.row import TaskRow
 from infdash.ui.tasklist.source import RowSource
-
-MARKER = "●"
-"""Drawn in the marker column of a marked row."""
-PLACEHOLDER = "…loading"
-"""Drawn for a row the source knows about but has not loaded yet."""
-
-_CACHE_SIZE = 512
+from infdash.ui.widgets.task_table_render import PLACEHOLDER, TablePainter, row_times
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _Line(NamedTuple):
-    """A cached drawn row: the row object it was drawn from, its time texts and the strip."""
-
-    row: TaskRow | None
-    times: tuple[str, str]
-    strip: Strip
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -168,7 +138,7 @@ class TaskTable(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0, repaint=False, init=False)
     """Index of the row under the cursor (clamped to the rows; kept on screen)."""
     sort_column: reactive[str] = reactive("created", repaint=False, init=False)
-    """The column the owner sorts by (a :data:`COLUMN_KEYS` value); shown with ▲/▼."""
+    """The column the owner sorts by (a ``format.COLUMN_KEYS`` value); shown with ▲/▼."""
     sort_descending: reactive[bool] = reactive(True, repaint=False, init=False)
     """Whether the owner sorts :attr:`sort_column` descending (▼) or ascending (▲)."""
 
@@ -275,14 +245,10 @@ class TaskTable(ScrollView, can_focus=True):
         """The clock the time columns are drawn against."""
         self.marked: set[str] = set()
         """Ids of the marked tasks (by id, so a mark survives reordering)."""
-        self._lines: OrderedDict[tuple[int, int, bool, bool], _Line] = OrderedDict()
-        self._header: tuple[tuple[int, str, bool], Strip] | None = None
-        self._columns: tuple[Column, ...] = ()
-        self._columns_width = -1
+        self._painter = TablePainter(self)
         self._cursor_id: str | None = None
         self._viewport_check_pending = False
         self._render_width: int | None = None
-        self._styles: dict[tuple[str, str], Style] = {}
         self._last_needed: tuple[int, int] | None = None
         self._last_visible: tuple[str, ...] | None = None
 
@@ -308,7 +274,7 @@ class TaskTable(ScrollView, can_focus=True):
             keep_cursor: Keep the cursor on the task it was on, on the same screen line, when
                 that task is still loaded (otherwise the cursor keeps its index, clamped).
         """
-        self._lines.clear()
+        self._painter.forget_lines()
         self._update_virtual_size()
         self._last_needed = None
         cursor_id = self._cursor_id
@@ -379,14 +345,13 @@ class TaskTable(ScrollView, can_focus=True):
     @property
     def columns(self) -> tuple[Column, ...]:
         """The columns shown at the current width."""
-        self._ensure_columns()
-        return self._columns
+        return self._painter.columns(self.scrollable_content_region.width)
 
     def clear_marks(self) -> None:
         """Unmark every task."""
         if self.marked:
             self.marked.clear()
-            self._lines.clear()
+            self._painter.forget_lines()
             self.refresh()
             self.post_message(self.MarksChanged(self, 0))
             self.refresh_bindings()
@@ -467,8 +432,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.set_interval(1.0, self._tick, name="task-table-tick")
 
     def on_resize(self, event: events.Resize) -> None:
-        self._lines.clear()
-        self._header = None
+        self._painter.forget_lines()
+        self._painter.forget_header()
         self._update_virtual_size()
         self._scroll_cursor_into_view()
         self._schedule_viewport_check()
@@ -494,9 +459,7 @@ class TaskTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         # The theme (or focus) changed: every cached line has stale colours.
-        self._styles.clear()
-        self._lines.clear()
-        self._header = None
+        self._painter.forget_styles()
         self.refresh()
 
     # ------------------------------------------------------------------ drawing
@@ -513,142 +476,23 @@ class TaskTable(ScrollView, can_focus=True):
         width = self._render_width
         if width is None:
             width = self.scrollable_content_region.width
-        self._ensure_columns(width)
         if y == 0:
-            return self._header_strip(width)
+            return self._painter.header(width, self.sort_column, self.sort_descending)
         index = round(self.scroll_y) + y - 1
         if index >= self._row_count():
             return Strip.blank(width, self.rich_style)
-        return self._row_strip(index, width)
-
-    def _header_strip(self, width: int) -> Strip:
-        key = (width, self.sort_column, self.sort_descending)
-        if self._header is not None and self._header[0] == key:
-            return self._header[1]
-        style = self.get_component_rich_style("task-table--header")
-        sorted_style = self.get_component_rich_style("task-table--sorted")
-        arrow = "▼" if self.sort_descending else "▲"
-        segments = [Segment(" " * MARKER_WIDTH, style)]
-        for column in self._columns:
-            if column.key == self.sort_column:
-                title = fit(f"{column.title} {arrow}", column.width)
-                segments.append(Segment(title, sorted_style))
-            else:
-                segments.append(Segment(fit(column.title, column.width), style))
-            segments.append(Segment(" " * GAP, style))
-        strip = Strip(segments).adjust_cell_length(width, style)
-        self._header = (key, strip)
-        return strip
-
-    def _row_strip(self, index: int, width: int) -> Strip:
         row = self._row(index)
-        is_cursor = index == self.cursor
-        is_marked = row is not None and row.id in self.marked
-        times = ("", "") if row is None else self._times(row)
-        key = (index, width, is_cursor, is_marked)
-        cached = self._lines.get(key)
-        if cached is not None and cached.row is row and cached.times == times:
-            self._lines.move_to_end(key)
-            return cached.strip
-        strip = self._draw_row(row, times, width, is_cursor, is_marked)
-        self._lines[key] = _Line(row, times, strip)
-        if len(self._lines) > _CACHE_SIZE:
-            self._lines.popitem(last=False)
-        return strip
+        return self._painter.row(
+            index,
+            row,
+            ("", "") if row is None else self._times(row),
+            width,
+            is_cursor=index == self.cursor,
+            is_marked=row is not None and row.id in self.marked,
+        )
 
     def _times(self, row: TaskRow) -> tuple[str, str]:
-        now = self.now()
-        return ago(row.created_at, now), duration(row, now)
-
-    def _style(self, role: str, part: str = "") -> Style:
-        """The style of ``part`` ("", "marker", "placeholder" or a status group) in a row.
-
-        ``role`` is the row's state: "plain", "cursor" or "marked".  Cached until the styles
-        change: ``rich_style`` walks the DOM, far too slow to ask for on every line.
-        """
-        key = (role, part)
-        style = self._styles.get(key)
-        if style is None:
-            style = self._styles[key] = self._make_style(role, part)
-        return style
-
-    def _make_style(self, role: str, part: str) -> Style:
-        get_style = self.get_component_rich_style
-        if role == "cursor":
-            base = get_style("task-table--cursor")
-        elif role == "marked":
-            base = get_style("task-table--marked")
-        else:
-            base = self.rich_style
-        if not part or role == "cursor":
-            return base
-        # The part's own colour over the row's background (merging the component classes
-        # instead would not blend the marked row's translucent background).
-        component = "task-table--" + (
-            part if part in ("marker", "placeholder") else "status-" + part
-        )
-        return get_style(component) + Style(bgcolor=base.bgcolor)
-
-    def _draw_row(
-        self,
-        row: TaskRow | None,
-        times: tuple[str, str],
-        width: int,
-        is_cursor: bool,
-        is_marked: bool,
-    ) -> Strip:
-        role = "cursor" if is_cursor else "marked" if is_marked else "plain"
-        base = self._style(role)
-        if row is None:
-            placeholder = Segment(PLACEHOLDER, self._style(role, "placeholder"))
-            return Strip([Segment("  ", base), placeholder]).adjust_cell_length(width, base)
-        # Cells of the row's style are joined into one segment (only the status cell and the
-        # marker differ): fewer segments for the compositor to divide and filter each frame.
-        segments: list[Segment] = []
-        run: list[str] = []
-        if is_marked and not is_cursor:
-            segments.append(Segment(f"{MARKER} ", self._style(role, "marker")))
-        else:
-            run.append(f"{MARKER} " if is_marked else "  ")
-        status_style = self._style(role, status_style_name(row.status))
-        gap = " " * GAP
-        for number, column in enumerate(self._columns):
-            if number:
-                run.append(gap)
-            text = fit(self._cell(row, column.key, times), column.width)
-            if column.key == "status" and status_style is not base:
-                if run:
-                    segments.append(Segment("".join(run), base))
-                    run = []
-                segments.append(Segment(text, status_style))
-            else:
-                run.append(text)
-        last = self._columns[-1] if self._columns else None
-        drawn = MARKER_WIDTH if last is None else last.x + last.width
-        if drawn <= width:
-            # The usual case: pad, and skip measuring (and copying) the strip.
-            run.append(" " * (width - drawn))
-            segments.append(Segment("".join(run), base))
-            return Strip(segments, width)
-        if run:
-            segments.append(Segment("".join(run), base))
-        return Strip(segments).adjust_cell_length(width, base)
-
-    @staticmethod
-    def _cell(row: TaskRow, key: str, times: tuple[str, str]) -> str:
-        if key == "id":
-            return row.short_id or row.id
-        if key == "status":
-            return f"{status_glyph(row.status)} {row.status_text}"
-        if key == "app":
-            return row.app
-        if key == "created":
-            return times[0]
-        if key == "duration":
-            return times[1]
-        if key == "engine":
-            return row.worker or row.engine
-        return cost(row.cost_microcents)
+        return row_times(row, self.now())
 
     # ------------------------------------------------------------------ helpers
 
@@ -664,13 +508,6 @@ class TaskTable(ScrollView, can_focus=True):
     def _page_rows(self) -> int:
         """Rows that fit under the header."""
         return max(1, self.scrollable_content_region.height - 1)
-
-    def _ensure_columns(self, width: int | None = None) -> None:
-        if width is None:
-            width = self.scrollable_content_region.width
-        if width != self._columns_width:
-            self._columns = layout_columns(width)
-            self._columns_width = width
 
     def _update_virtual_size(self) -> None:
         width = self.scrollable_content_region.width
@@ -698,7 +535,7 @@ class TaskTable(ScrollView, can_focus=True):
             self.refresh(Region(0, screen_y, self.size.width, 1))
 
     def _refresh_header(self) -> None:
-        self._header = None
+        self._painter.forget_header()
         self.refresh(Region(0, 0, self.size.width, 1))
 
     def _remember_cursor_id(self) -> None:
@@ -719,9 +556,10 @@ class TaskTable(ScrollView, can_focus=True):
             row = self._row(index)
             if row is None:
                 continue
-            key = (index, width, index == self.cursor, row.id in self.marked)
-            cached = self._lines.get(key)
-            if cached is None or cached.times != self._times(row):
+            drawn = self._painter.drawn_times(
+                index, width, is_cursor=index == self.cursor, is_marked=row.id in self.marked
+            )
+            if drawn is None or drawn != self._times(row):
                 self._refresh_row(index)
 
     def _schedule_viewport_check(self) -> None:
@@ -760,4 +598,4 @@ class TaskTable(ScrollView, can_focus=True):
             self._remember_cursor_id()
 
 
-__all__ = ["COLUMN_KEYS", "MARKER", "PLACEHOLDER", "Column", "TaskTable"]
+__all__ = ["PLACEHOLDER", "TaskTable"]
