@@ -54,7 +54,13 @@ from infdash.scheduler.ratelimit import (
 from infdash.scheduler.snapshot import Snapshot, take_snapshot
 from infdash.scheduler.store import Store
 from infdash.scheduler.stores import Stores, chat_store, engine_store, task_store
-from infdash.scheduler.streams import FocusedStreams, Sleep, StreamDeps, StreamPolicy
+from infdash.scheduler.streams import (
+    FocusedStreams,
+    LogListener,
+    Sleep,
+    StreamDeps,
+    StreamPolicy,
+)
 from infdash.scheduler.subscriptions import ResourceKey
 from infdash.scheduler.watch import AccountWatch, WatchPolicy
 
@@ -218,6 +224,13 @@ class Scheduler:
         if entry is None or entry.fresh_at is None:
             return None
         return max(0.0, self._clock() - entry.fresh_at)
+
+    def listen_logs(self, task_id: str, listener: LogListener) -> Callable[[], None]:
+        """Hear the new log entries of ``task_id``'s stream (only while it is FOCUSED, which is
+        when the scheduler streams it): ``listener(new_logs)`` per batch, each entry once.
+        Returns the unlisten function.  Pair it with a ``/logs`` backfill (see
+        ``infdash.ui.detail.logs.LogFeed``) for the history and the polling fallback."""
+        return self.streams.listen_logs(task_id, listener)
 
     # -- user actions --------------------------------------------------------------------
 

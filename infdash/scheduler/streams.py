@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -29,6 +30,7 @@ from infdash.api import (
     InferenceClient,
     NotFoundError,
     StreamReconnecting,
+    TaskLog,
     TaskUpdate,
     UnauthorizedError,
 )
@@ -39,6 +41,9 @@ from infdash.scheduler.stores import Stores
 from infdash.scheduler.subscriptions import ResourceKey, Transport
 
 Sleep = Callable[[float], Awaitable[None]]
+LogListener = Callable[[tuple[TaskLog, ...]], None]
+"""Hears the log entries a focused task's stream delivered that it had not delivered before."""
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,34 @@ class FocusedStreams(Supervised):
         self.live: set[ResourceKey] = set()
         """Keys whose stream is connected and delivering."""
         self.failures: dict[ResourceKey, int] = {}
+        self._log_listeners: dict[str, list[LogListener]] = {}
+
+    def listen_logs(self, task_id: str, listener: LogListener) -> Callable[[], None]:
+        """Call ``listener`` with every batch of new log entries the stream of ``task_id``
+        delivers (``TaskUpdate.new_logs``, deduped by log id by the stream, also across its
+        reconnects; the reconcile GET's missed entries included).  Only a FOCUSED task is
+        streamed: nothing arrives otherwise (the listener then backfills from ``/logs``).
+        Returns the function that removes the listener.  A listener that raises is logged and
+        kept: a display bug must not stop the stream."""
+        self._log_listeners.setdefault(task_id, []).append(listener)
+
+        def unlisten() -> None:
+            listeners = self._log_listeners.get(task_id)
+            if listeners is not None and listener in listeners:
+                listeners.remove(listener)
+                if not listeners:
+                    del self._log_listeners[task_id]
+
+        return unlisten
+
+    def _emit_logs(self, key: ResourceKey, event: object) -> None:
+        if key.kind != "task" or not isinstance(event, TaskUpdate) or not event.new_logs:
+            return
+        for listener in list(self._log_listeners.get(key.id, ())):
+            try:
+                listener(event.new_logs)
+            except Exception:
+                _log.exception("log listener of task %s failed", key.id)
 
     def sync(self, allowed: bool) -> None:
         """Start streams for focused resources that lack one; stop the rest."""
@@ -179,6 +212,7 @@ class FocusedStreams(Supervised):
         """A stream delivered ``event``: merge it (monotonically) and count ``key`` as fresh.
 
         None if the event carries no record for the store (a log delta, an unknown kind)."""
+        self._emit_logs(key, event)
         source = SOURCES.get(key.kind)
         got = None if source is None else source.accept(self._stores, event)
         if got is None:
