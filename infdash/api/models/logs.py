@@ -19,8 +19,10 @@ from typing import Any
 from infdash.api.models.common import as_str, opt_int, parse_datetime, parse_items
 from infdash.api.models.status import TaskEvent, TaskStatus
 
-# Control characters that never occur in real log text (tab, LF, CR and ESC can).
-_BAD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+# Control characters that never occur in real log text. Tab, LF, CR and ESC do, and so do
+# BEL (it ends OSC sequences such as a terminal title) and backspace (progress spinners);
+# the display cleans all of them, so they must not turn a decoded log back into base64.
+_BAD_CONTROLS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 # Base64 alphabet with padding only at the end; length checked separately.
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -8,7 +8,7 @@ Nothing here imports Textual, so every piece is unit-tested without an app.
 from __future__ import annotations
 
 from infdash.ui.detail.cost import CostRate, estimate_cost, format_cost, format_estimate, rate_from
-from infdash.ui.detail.logs import LogFeed, LogLine, TaskLogLines, poll_logs
+from infdash.ui.detail.logs import LogFeed, TaskLogLines, poll_logs
 from infdash.ui.detail.queued import why_queued
 from infdash.ui.detail.telemetry import TelemetrySeries, series
 from infdash.ui.detail.timings import (
@@ -21,7 +21,6 @@ from infdash.ui.detail.timings import (
 __all__ = [
     "CostRate",
     "LogFeed",
-    "LogLine",
     "Phase",
     "TaskLogLines",
     "TelemetrySeries",

@@ -27,8 +27,6 @@ Rules (documented for the screen and its tests):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from infdash.api import InferenceClient
@@ -36,13 +34,11 @@ from infdash.api.models.logs import TaskLog, TaskLogs, TaskLogType
 from infdash.scheduler.limits import Priority
 from infdash.scheduler.ratelimit import GET_TASK
 from infdash.scheduler.subscriptions import ResourceKey
+from infdash.ui.logs.buffer import PHASES, LogLine
 from infdash.ui.sanitize import clean_line
 
 if TYPE_CHECKING:
     from infdash.scheduler.scheduler import Scheduler
-
-PHASES: tuple[str, ...] = ("build", "setup", "serve", "run", "task")
-"""Every :attr:`LogLine.phase`, in the order of the screen's tabs (after "all")."""
 
 _PHASE_OF: dict[TaskLogType, str] = {
     TaskLogType.BUILD: "build",
@@ -52,16 +48,6 @@ _PHASE_OF: dict[TaskLogType, str] = {
     TaskLogType.TASK: "task",
     TaskLogType.UNKNOWN: "task",  # an unknown type is the platform's to explain
 }
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One display line: cleaned text, its phase tab, when it was written, arrival order."""
-
-    text: str
-    phase: str
-    at: datetime | None
-    seq: int
 
 
 def phase_of(log_type: TaskLogType) -> str:

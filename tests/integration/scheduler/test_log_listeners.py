@@ -15,7 +15,8 @@ from infdash.scheduler import ResourceKey, Tier
 from infdash.scheduler.scheduler import Scheduler
 from infdash.sim.logs import LOG_RUN
 from infdash.sim.world import World
-from infdash.ui.detail.logs import LogFeed, LogLine, TaskLogLines
+from infdash.ui.detail.logs import LogFeed, TaskLogLines
+from infdash.ui.logs import LogLine
 
 
 async def start_slow(client: InferenceClient) -> str:

@@ -136,6 +136,9 @@ def _b64(text: str | bytes) -> str:
         (_b64("hello world\n"), "hello world\n", True),
         (_b64("step 1/3 ✓ ünïcode"), "step 1/3 ✓ ünïcode", True),
         (_b64("\x1b[32mgreen\x1b[0m"), "\x1b[32mgreen\x1b[0m", True),
+        (_b64("\x1b]0;title\x07ok\n"), "\x1b]0;title\x07ok\n", True),  # OSC ended by BEL
+        (_b64("spin |\x08/\x08-"), "spin |\x08/\x08-", True),
+        (_b64(b"\x01\x02\x03\x04\x05binary"), _b64(b"\x01\x02\x03\x04\x05binary"), False),
         ("Loading model weights...", "Loading model weights...", False),
         ("Done", "Done", False),  # valid base64 alphabet, but decodes to junk bytes
         ("abcd", "abcd", False),
