@@ -76,7 +76,10 @@ class Store(Generic[R]):
         is_terminal: Callable[[R], bool],
         clock: Clock,
         merge_fields: Callable[[R, Mapping[str, object]], R] = replace_fields,
+        combine: Callable[[R, R], R] | None = None,
     ) -> None:
+        self._combine = combine
+        """(old, new) → what to keep when ``new`` supersedes ``old`` (default: ``new``)."""
         self._rank = rank
         self._is_terminal = is_terminal
         self._clock = clock
@@ -119,6 +122,8 @@ class Store(Generic[R]):
         old = self._records.get(record.id)
         if old is not None and (old == record or not self._supersedes(old, record)):
             return False
+        if old is not None and self._combine is not None:
+            record = self._combine(old, record)
         self._records[record.id] = record
         self._changed(record.id)
         return True

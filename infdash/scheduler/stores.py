@@ -10,21 +10,46 @@ Chats merge by ``updated_at`` then :func:`chat_status_rank`; only ``completed`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from infdash.api import Chat, Engine, Task
+from infdash.api import Chat, Engine, Task, TaskEvent
 from infdash.api.models.engines import merge_engine
 from infdash.scheduler.clock import Clock
 from infdash.scheduler.status import task_status_rank
 from infdash.scheduler.store import Store
 
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _event_at(event: TaskEvent) -> datetime:
+    at = event.event_time or event.created_at or _NO_TIME
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def keep_history(old: Task, new: Task) -> Task:
+    """``new``, with the status events ``old`` knew that ``new`` lacks.
+
+    A task rebuilt from an account-stream partial carries the events of the snapshot it
+    started from; replacing a fully fetched task with it would shorten the status history
+    the detail screen shows.  Events are history: they are only ever added."""
+    if len(new.events) >= len(old.events):
+        return new
+    seen = {(e.status, _event_at(e)) for e in new.events}
+    extra = [e for e in old.events if (e.status, _event_at(e)) not in seen]
+    if not extra:
+        return new
+    return replace(new, events=tuple(sorted((*new.events, *extra), key=_event_at)))
+
 
 def task_store(clock: Clock) -> Store[Task]:
-    """The store of tasks, merged by ``updated_at`` then status rank (R26)."""
+    """The store of tasks, merged by ``updated_at`` then status rank (R26); status history
+    is kept (:func:`keep_history`)."""
     return Store(
         rank=lambda t: task_status_rank(t.status),
         is_terminal=lambda t: t.is_terminal,
         clock=clock,
+        combine=keep_history,
     )
 
 

@@ -69,6 +69,15 @@ class InfdashApp(App[None]):
         await self.services.scheduler.stop()
         await self.services.client.aclose()
 
+    async def show_engine(self, engine_id: str) -> None:
+        """Switch to the engines area with ``engine_id`` selected and its details open."""
+        from infdash.ui.screens.engines import EnginesScreen
+
+        await self.switch_mode("engines")
+        screen = self.screen
+        if isinstance(screen, EnginesScreen):
+            screen.show_record(engine_id)
+
     def action_toggle_keys(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()

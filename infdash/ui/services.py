@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from infdash.api import InferenceClient
     from infdash.scheduler import Scheduler
+    from infdash.ui.detail.cost import CostRate
 
 
 def utc_now() -> datetime:
@@ -32,3 +33,8 @@ class Services:
     """Ring the terminal bell when a watched task finishes (besides the toast)."""
     now: Callable[[], datetime] = field(default=utc_now)
     """Wall clock for "3 min ago" and ticking durations; tests freeze it."""
+    costs: dict[str, int] = field(default_factory=dict)
+    """Microcents charged per finished task, as the detail screen fetched them (the list's
+    cost column shows them)."""
+    cost_rates: dict[str, CostRate] = field(default_factory=dict)
+    """Per app version: the rate a finished task was billed at (running tasks' estimates)."""

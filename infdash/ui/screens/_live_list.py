@@ -144,6 +144,8 @@ class LiveListScreen(Screen[None], Generic[R]):
         self._completed_at: float | None = None
         """When the last listing completed (monotonic), success or not."""
         self._unlisten: list[Any] = []
+        self._show_when_listed: str | None = None
+        """A record to put the cursor on once a listing has it (:meth:`show_record`)."""
 
     # -- what a subclass says --------------------------------------------------------------
 
@@ -372,6 +374,7 @@ class LiveListScreen(Screen[None], Generic[R]):
         self.query_one(".live-empty").display = self._listed_once and not self.ids
         self._show_detail()
         self._show_status()
+        self._reveal()
 
     def _update_row(self, record_id: str, now: datetime) -> None:
         record = self._record(record_id)
@@ -407,6 +410,21 @@ class LiveListScreen(Screen[None], Generic[R]):
         panel.display = True
 
     # -- actions ---------------------------------------------------------------------------
+
+    def show_record(self, record_id: str) -> None:
+        """Put the cursor on ``record_id`` and open its details (now, or once it is listed)."""
+        self._show_when_listed = record_id
+        self._reveal()
+
+    def _reveal(self) -> None:
+        record_id = self._show_when_listed
+        if record_id is None or record_id not in self.ids:
+            return
+        self._show_when_listed = None
+        with contextlib.suppress(RowDoesNotExist):
+            self.table.move_cursor(row=self.table.get_row_index(record_id), animate=False)
+        self.detail_id = record_id
+        self._show_detail()
 
     def action_refresh(self) -> None:
         """List again now (the 30 s timer starts over when it completes)."""

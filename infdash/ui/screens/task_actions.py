@@ -79,3 +79,48 @@ async def _cancel_all(screen: Screen[Any], services: Services, ids: list[str]) -
         f"cancelled {done} of {len(ids)}; {first_id[:10]}: {describe(first_error)}{more}",
         severity="error",
     )
+
+
+def force_cancel(screen: Screen[Any], services: Services, task: Task) -> None:
+    """Ask, then cancel with ``force``: the worker is stopped without waiting for the app."""
+    from infdash.ui.screens.confirm import ConfirmDialog
+
+    if services.read_only:
+        screen.notify(READ_ONLY, severity="warning")
+        return
+    row = TaskRow.from_task(task)
+    if row.is_terminal:
+        screen.notify("nothing to cancel: the task has already finished")
+        return
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            screen.run_worker(
+                _force(screen, services, task.id),
+                group="cancel",
+                exit_on_error=False,
+                description="force cancel",
+            )
+
+    screen.app.push_screen(
+        ConfirmDialog(
+            "Force cancel 1 task?",
+            [
+                task_line(row),
+                "",
+                "The worker is stopped now, without waiting for the app to clean up.",
+            ],
+            confirm_label="Force cancel",
+            dismiss_label="Keep running",
+        ),
+        confirmed,
+    )
+
+
+async def _force(screen: Screen[Any], services: Services, task_id: str) -> None:
+    try:
+        await services.scheduler.cancel(task_id, force=True)
+    except Exception as error:  # one notification; the task row says the rest
+        screen.notify(f"force cancel failed: {describe(error)}", severity="error")
+        return
+    screen.notify(f"force-cancelled {task_id[:12]}")

@@ -152,6 +152,9 @@ class TaskListScreen(Screen[None]):
         self._subscribed.clear()
 
     def on_screen_resume(self) -> None:
+        changed = [i for i, c in self.services.costs.items() if self.model.set_cost(i, c)]
+        if changed:
+            self.table.refresh_ids(changed)
         self._subscribe_visible()
 
     # -- fetching (workers) --------------------------------------------------------------

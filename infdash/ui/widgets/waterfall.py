@@ -28,7 +28,7 @@ from textual.widget import Widget
 from infdash.ui.sanitize import clean_line
 from infdash.ui.tasklist.format import fit, format_seconds
 
-NAME_WIDTH = 9
+NAME_WIDTH = 10
 """Cells of the phase-name column."""
 DURATION_WIDTH = 7
 """Cells of the duration column ("3m 04s", "0.8 s", right-aligned)."""

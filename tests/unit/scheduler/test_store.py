@@ -203,3 +203,37 @@ def test_clear_removes_everything_in_one_notification(
     assert len(store) == 0
     assert changes == [Change(frozenset(), frozenset({"0", "1", "2", "3", "4"}))]
     assert not store.remove("0")
+
+
+def test_task_store_keeps_the_status_history_a_slimmer_update_lacks() -> None:
+    """A task rebuilt from a stream partial (events of its first snapshot) must not shorten
+    the history a full fetch gave: the newer status wins, the known events stay."""
+    from infdash.api import Task as ApiTask
+    from infdash.scheduler.stores import task_store
+
+    def event(status: str, second: int) -> dict[str, object]:
+        return {"status": status, "event_time": f"2026-11-25T12:00:{second:02d}Z"}
+
+    store = task_store(FakeClock())
+    full = ApiTask.from_dict(
+        {
+            "id": "t1",
+            "status": "running",
+            "updated_at": "2026-11-25T12:00:05Z",
+            "events": [event("received", 0), event("queued", 1), event("running", 5)],
+        }
+    )
+    slim = ApiTask.from_dict(
+        {
+            "id": "t1",
+            "status": "cancelled",
+            "updated_at": "2026-11-25T12:00:09Z",
+            "events": [event("received", 0), event("cancelled", 9)],
+        }
+    )
+    store.apply(full)
+    assert store.apply(slim)
+    kept = store.get("t1")
+    assert kept is not None
+    assert kept.status_label == "cancelled"
+    assert [e.status.label for e in kept.events] == ["received", "queued", "running", "cancelled"]
