@@ -85,6 +85,19 @@ async def main() -> None:
         )
         await shoot(sim, "run-dialog", [lambda p: keys(p, "n"), lambda p: typed(p, "infsh/fl")])
         await shoot(sim, "detail", [lambda p: keys(p, "enter")])
+        running: list[Step] = [
+            lambda p: keys(p, "slash"),
+            lambda p: typed(p, "status:running app:infsh/slow"),
+            lambda p: keys(p, "enter"),
+            lambda p: keys(p, "enter"),
+        ]
+        await shoot(sim, "detail-logs", [*running, lambda p: keys(p, "right_square_bracket")])
+        await shoot(
+            sim,
+            "detail-timings",
+            [*running, lambda p: keys(p, "left_square_bracket", "left_square_bracket")],
+        )
+        await shoot(sim, "detail-telemetry", [*running, lambda p: keys(p, "left_square_bracket")])
         await shoot(sim, "engines", [lambda p: keys(p, "2"), lambda p: keys(p, "enter")])
         await shoot(sim, "chat", [lambda p: keys(p, "3")])
     finally:
