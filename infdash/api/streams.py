@@ -103,46 +103,83 @@ class _LineSplitter:
     """Bytes → complete decoded lines, for CRLF, LF and CR endings, across any chunk split.
 
     Only complete lines are decoded (once per chunk), so a multi-byte character split across
-    chunks is reassembled; invalid UTF-8 becomes U+FFFD.
+    chunks is reassembled; invalid UTF-8 becomes U+FFFD.  An unfinished line is kept in pieces
+    and joined once, when it ends; one that grows past ``MAX_LINE_BYTES`` is dropped at once
+    and counted, and so is the rest of it up to its line end (R24: a 20 MB line costs about
+    ``MAX_LINE_BYTES`` of memory, and its tail is not read as a line of its own).
     """
 
-    __slots__ = ("_buf", "_skip_lf", "_started", "dropped")
+    __slots__ = ("_discard", "_parts", "_size", "_skip_lf", "_started", "dropped")
 
     def __init__(self) -> None:
         self.dropped = 0
-        self._buf = b""
+        self._parts: list[bytes] = []  # the unfinished last line, in pieces
+        self._size = 0
         self._started = False
         # The previous chunk ended in CR: a LF at the start of the next one completes a CRLF.
         self._skip_lf = False
+        self._discard = False  # inside a dropped (oversized) line: skip to its end
 
     def split(self, chunk: bytes) -> list[str]:
-        if self._skip_lf:
+        if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk.startswith(b"\n"):
                 chunk = chunk[1:]
-        data = self._buf + chunk if self._buf else chunk
+        if self._discard:
+            chunk = self._skip_dropped(chunk)
+            if self._discard:
+                return []
         if not self._started:
-            if len(data) < len(BOM) and BOM.startswith(data):
-                self._buf = data
+            chunk = b"".join((*self._parts, chunk))
+            self._parts, self._size = [], 0
+            if len(chunk) < len(BOM) and BOM.startswith(chunk):
+                self._keep(chunk)
                 return []
             self._started = True
-            if data.startswith(BOM):
-                data = data[len(BOM) :]
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM) :]
+        if b"\n" not in chunk and b"\r" not in chunk:
+            self._keep(chunk)
+            return []
+        data = b"".join((*self._parts, chunk)) if self._parts else chunk
+        self._parts, self._size = [], 0
         if b"\r" in data:
             self._skip_lf = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         end = data.rfind(b"\n")
-        if end < 0:
-            if len(data) > MAX_LINE_BYTES:
-                self.dropped += 1
-                data = b""
-            self._buf = data
-            return []
-        self._buf = data[end + 1 :]
+        self._keep(data[end + 1 :])
         return data[:end].decode("utf-8", "replace").split("\n")
 
+    def _keep(self, piece: bytes) -> None:
+        """Add ``piece`` to the unfinished line, or drop the line once it is too long."""
+        if not piece:
+            return
+        self._size += len(piece)
+        if self._size > MAX_LINE_BYTES:
+            self._parts, self._size = [], 0
+            self.dropped += 1
+            self._discard = True
+        else:
+            self._parts.append(piece)
+
+    def _skip_dropped(self, chunk: bytes) -> bytes:
+        """What follows the dropped line's end in ``chunk`` (all of it is skipped before)."""
+        cr, lf = chunk.find(b"\r"), chunk.find(b"\n")
+        ends = [i for i in (cr, lf) if i >= 0]
+        if not ends:
+            return b""
+        self._discard = False
+        at = min(ends)
+        if at == cr:
+            if at + 1 == len(chunk):
+                self._skip_lf = True
+            elif chunk[at + 1 : at + 2] == b"\n":
+                at += 1
+        return chunk[at + 1 :]
+
     def flush(self) -> list[str]:
-        rest, self._buf = self._buf, b""
+        rest = b"".join(self._parts)
+        self._parts, self._size, self._discard = [], 0, False
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
@@ -164,7 +201,11 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[StreamFrame]:
         self.stats.bytes += len(chunk)
-        return self._process(self._lines.split(chunk))
+        lines = self._lines.split(chunk)
+        if self._lines.dropped:  # counted at once: the stream may be closed before EOF
+            self.stats.malformed += self._lines.dropped
+            self._lines.dropped = 0
+        return self._process(lines)
 
     def flush(self) -> list[StreamFrame]:
         # A half-received event at EOF is dropped (spec); a complete last line is still a field.
@@ -234,7 +275,11 @@ class NDJSONParser:
 
     def feed(self, chunk: bytes) -> list[StreamFrame]:
         self.stats.bytes += len(chunk)
-        return self._process(self._lines.split(chunk))
+        lines = self._lines.split(chunk)
+        if self._lines.dropped:  # counted at once: the stream may be closed before EOF
+            self.stats.malformed += self._lines.dropped
+            self._lines.dropped = 0
+        return self._process(lines)
 
     def flush(self) -> list[StreamFrame]:
         frames = self._process(self._lines.flush())

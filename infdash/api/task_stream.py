@@ -98,6 +98,11 @@ class TaskStream(ReconnectingStream[TaskUpdate | TaskDelta]):
         self._deltas = DeltaAccumulator()
         self._streamed = False  # some connection delivered an update: a reconnect may leave a gap
         self._replayed = False  # this connection replayed frames we had (Last-Event-ID ignored)
+        self.logs_gap = False
+        """Set before reading: the caller's log (``known_log_ids``, or lines it read itself)
+        may end before this stream starts, as when a stream replaces one that failed.  The
+        first connection then fills that gap from ``/logs`` once it delivers, as every
+        reconnect does — before any newer live entry, so the lines stay in order."""
         super().__init__(
             client,
             f"/tasks/{task_id}/stream",
@@ -123,7 +128,7 @@ class TaskStream(ReconnectingStream[TaskUpdate | TaskDelta]):
             # A reconnect that does not resume (NDJSON, no event id yet, or a server that
             # ignores Last-Event-ID and replays) misses the log lines written while we were
             # away: once the new connection delivers its first frame, fetch them from REST.
-            may_gap = self._streamed
+            may_gap = self._streamed or self.logs_gap
             resumable = self.last_event_id is not None
             self._replayed = False
             async for frame in frames:
@@ -132,7 +137,7 @@ class TaskStream(ReconnectingStream[TaskUpdate | TaskDelta]):
                 for event in self._handle(frame):
                     yield event
                 if may_gap and self.task is not None and (not resumable or self._replayed):
-                    may_gap = False
+                    may_gap = self.logs_gap = False
                     missed = await self._missed_logs()
                     if missed:
                         yield TaskUpdate(self.task, ("logs",), missed)
@@ -232,7 +237,7 @@ class TaskStream(ReconnectingStream[TaskUpdate | TaskDelta]):
             task = Task.from_dict(data)
         except ValueError:
             return None
-        if task.is_terminal and self._streamed:  # the stream will not deliver the last lines
+        if task.is_terminal and (self._streamed or self.logs_gap):  # the last lines: from REST
             new_logs += await self._missed_logs()
         changed = tuple(k for k, v in data.items() if self._raw.get(k) != v)
         self._raw = data

@@ -89,16 +89,30 @@ class Delivered:
 Events = AbstractAsyncContextManager[AsyncIterator[object]]
 
 
+KnownLogs = frozenset[str] | None
+"""The log entry ids a task's listeners were handed by earlier streams, or None: nobody
+listens to the task's log."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSource:
     """How one resource kind is streamed: open the stream, merge an event into its store."""
 
-    open: Callable[[InferenceClient, str, StreamPolicy], Events]
+    open: Callable[[InferenceClient, str, StreamPolicy, KnownLogs], Events]
     accept: Callable[[Stores, object], Delivered | None]
 
 
-def _open_task(client: InferenceClient, task_id: str, policy: StreamPolicy) -> Events:
-    return client.tasks.stream(task_id, max_reconnects=policy.max_reconnects)
+def _open_task(
+    client: InferenceClient, task_id: str, policy: StreamPolicy, known_logs: KnownLogs
+) -> Events:
+    stream = client.tasks.stream(
+        task_id, max_reconnects=policy.max_reconnects, known_log_ids=known_logs or ()
+    )
+    # A listener holds lines from before this stream (its backfill, its catch-ups, an earlier
+    # stream that failed): a new stream starts with a snapshot, not with the lines written in
+    # between, so it fetches those first — else newer live lines would come before them.
+    stream.logs_gap = known_logs is not None
+    return stream
 
 
 def _accept_task(stores: Stores, event: object) -> Delivered | None:
@@ -108,7 +122,9 @@ def _accept_task(stores: Stores, event: object) -> Delivered | None:
     return Delivered(live=event.source == "stream", terminal=event.task.is_terminal)
 
 
-def _open_engine(client: InferenceClient, engine_id: str, _policy: StreamPolicy) -> Events:
+def _open_engine(
+    client: InferenceClient, engine_id: str, _policy: StreamPolicy, _known_logs: KnownLogs
+) -> Events:
     return client.engines.stream(engine_id)  # reconnects forever: the supervisor counts them
 
 
@@ -149,12 +165,16 @@ class FocusedStreams(Supervised):
         """Keys whose stream is connected and delivering."""
         self.failures: dict[ResourceKey, int] = {}
         self._log_listeners: dict[str, list[LogListener]] = {}
+        self._log_ids: dict[str, set[str]] = {}  # entries handed to a task's listeners
 
     def listen_logs(self, task_id: str, listener: LogListener) -> Callable[[], None]:
         """Call ``listener`` with every batch of new log entries the stream of ``task_id``
         delivers (``TaskUpdate.new_logs``, deduped by log id by the stream, also across its
-        reconnects; the reconcile GET's missed entries included).  Only a FOCUSED task is
-        streamed: nothing arrives otherwise (the listener then backfills from ``/logs``).
+        reconnects; the reconcile GET's missed entries included).  A stream started while
+        someone listens (one replacing a failed stream, too) first hands over the entries
+        written since the listener's history from ``/logs``, so lines never come out of order.
+        Only a FOCUSED task is streamed: nothing arrives otherwise (the listener then
+        backfills from ``/logs``).
         Returns the function that removes the listener.  A listener that raises is logged and
         kept: a display bug must not stop the stream."""
         self._log_listeners.setdefault(task_id, []).append(listener)
@@ -165,13 +185,18 @@ class FocusedStreams(Supervised):
                 listeners.remove(listener)
                 if not listeners:
                     del self._log_listeners[task_id]
+                    self._log_ids.pop(task_id, None)
 
         return unlisten
 
     def _emit_logs(self, key: ResourceKey, event: object) -> None:
         if key.kind != "task" or not isinstance(event, TaskUpdate) or not event.new_logs:
             return
-        for listener in list(self._log_listeners.get(key.id, ())):
+        listeners = self._log_listeners.get(key.id)
+        if not listeners:
+            return
+        self._log_ids.setdefault(key.id, set()).update(log.id for log in event.new_logs if log.id)
+        for listener in list(listeners):
             try:
                 listener(event.new_logs)
             except Exception:
@@ -230,7 +255,8 @@ class FocusedStreams(Supervised):
         try:
             while True:
                 try:
-                    async with source.open(self._client, key.id, p) as events:
+                    events_cm = source.open(self._client, key.id, p, self._known_logs(key))
+                    async with events_cm as events:
                         if await self._read(key, events):
                             return  # the task finished (or the server said 204)
                 except UnauthorizedError as exc:
@@ -250,6 +276,11 @@ class FocusedStreams(Supervised):
                 del self._tasks[key]
             with contextlib.suppress(Exception):
                 self._fallback(key)
+
+    def _known_logs(self, key: ResourceKey) -> KnownLogs:
+        if key.kind != "task" or key.id not in self._log_listeners:
+            return None
+        return frozenset(self._log_ids.get(key.id, ()))
 
     async def _read(self, key: ResourceKey, events: AsyncIterator[object]) -> bool:
         """Deliver until the stream ends (True) or reconnects too often in a row (False)."""

@@ -101,7 +101,16 @@ class FaultConfig:
     stream_chunk_size: int | None = None
     """Write stream bytes in chunks of this many bytes, splitting UTF-8 characters (R23)."""
     stream_heartbeat_only: bool = False
-    """Streams send nothing but heartbeats until the client leaves (R19)."""
+    """Streams send nothing but heartbeats until the client leaves (R19). Set while a task
+    stream is open, that stream goes on with heartbeats only from then on (its events are
+    swallowed), as a server whose event pump died while its heartbeat timer runs."""
+    stream_stall: bool = False
+    """Open task streams send nothing more, neither events nor heartbeats, and do not close:
+    a half-open connection (R17). What they swallow meanwhile is not sent later."""
+    stream_trickle: bool = False
+    """Slow loris (R18): open task streams send one byte (a space, never ending a frame) in
+    place of each heartbeat and swallow their events, so bytes keep arriving but no frame
+    ever completes. Pair with a short ``heartbeat_interval`` (4 s in the reference)."""
     stream_ignore_last_event_id: bool = False
     """Streams replay from the start whatever ``Last-Event-ID`` says (R12)."""
     stream_status: int | None = None

@@ -224,10 +224,12 @@ class TaskStream(_StreamBase):
             item = await sub.get()
             if item is Signal.CLOSE:
                 return
-            if item is Signal.HEARTBEAT:
-                await writer.raw(framer.heartbeat())
+            if faults.stream_stall:  # R17: half-open, nothing at all
                 continue
-            if item.seq <= sent:
+            if item is Signal.HEARTBEAT:
+                await writer.raw(b" " if faults.stream_trickle else framer.heartbeat())
+                continue
+            if item.seq <= sent or faults.stream_heartbeat_only or faults.stream_trickle:
                 continue
             await writer.event(framer.event(item))
             if item.terminal:

@@ -139,17 +139,24 @@ class LogFeed:
         stop()                                    # while (or just after) polling
 
     Why ``tick``: when the focused stream gives up and the scheduler falls back to polling,
-    no live entries arrive; and when a *new* stream starts later it begins with a snapshot,
-    not the entries written in between.  ``tick`` re-reads ``/logs`` while the stream is not
-    live and once more when it is live again, so that gap is closed (its lines may then
-    arrive after a few newer live ones: nothing is lost or doubled, the order is by arrival).
+    no live entries arrive.  ``tick`` re-reads ``/logs`` while the stream is not live and once
+    more when it is live again (a new stream fetches the entries written in between itself,
+    before its live ones, so the order holds; this read is the safety net).  While the stream
+    is live it still re-reads every ``reconcile_ticks`` ticks (R19): a stream that sends only
+    heartbeats looks healthy for ever, and would otherwise hide new lines for good.
 
     ``source`` is a :class:`~infdash.scheduler.scheduler.Scheduler` (requests go through its
     rate budget at poll priority) or a bare :class:`~infdash.api.InferenceClient`.
     """
 
-    def __init__(self, source: Scheduler | InferenceClient, task_id: str) -> None:
+    def __init__(
+        self, source: Scheduler | InferenceClient, task_id: str, *, reconcile_ticks: int = 20
+    ) -> None:
         self.task_id = task_id
+        self.reconcile_ticks = reconcile_ticks
+        """While the stream is live, every this many ticks re-read ``/logs`` anyway (at the
+        Logs tab's 3 s tick: once a minute, the reconcile rate of performance.md R19)."""
+        self._live_ticks = 0
         self.lines = TaskLogLines()
         self._source = source
         self._backfilled = False
@@ -201,15 +208,18 @@ class LogFeed:
         return self.lines.add(logs.logs)
 
     async def tick(self, scheduler: Scheduler) -> list[LogLine]:
-        """Call on a timer: :meth:`catch_up` while the task's stream is not live, and once
-        right after it became live again; otherwise — or once the task's log is complete —
-        nothing (no request)."""
+        """Call on a timer: :meth:`catch_up` while the task's stream is not live, once right
+        after it became live again and every ``reconcile_ticks`` ticks while it stays live;
+        otherwise — or once the task's log is complete — nothing (no request)."""
         if self.finished and self._backfilled:
             return []
         live = self.streaming(scheduler)
         was_live, self._was_live = self._was_live, live
         if live and was_live and self._backfilled:
-            return []
+            self._live_ticks += 1
+            if self._live_ticks < self.reconcile_ticks:
+                return []
+        self._live_ticks = 0
         return await self.catch_up()
 
     def attach(self, scheduler: Scheduler, on_lines: LinesCallback) -> Callable[[], None]:

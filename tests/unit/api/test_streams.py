@@ -200,3 +200,31 @@ def test_oversized_line_is_dropped_and_counted(monkeypatch: pytest.MonkeyPatch) 
     frames = _feed(parser, [b'{"id": "' + b"x" * 40, b'"}\n{"id":"ok"}\n'])
     assert [f.data for f in frames if f.data == {"id": "ok"}] == [{"id": "ok"}]
     assert parser.stats.malformed >= 1
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [[b"\n"], [b"\r\n"], [b"\r", b"\n"], [b"\r"]],
+    ids=["lf", "crlf", "crlf-split", "cr"],
+)
+def test_an_oversized_line_is_dropped_whole_and_counted_at_once(
+    monkeypatch: pytest.MonkeyPatch, ending: list[bytes]
+) -> None:  # R24
+    import infdash.api.streams as streams
+
+    monkeypatch.setattr(streams, "MAX_LINE_BYTES", 16)
+    parser = SSEParser()
+    chunks = [
+        b"data: 1\n\n",
+        b"data: " + b"x" * 20,  # over the cap: dropped here…
+        b"data: 3",  # …with the rest of its line, which must not read as a field
+        *ending,
+        b"data: 2\n\n",
+    ]
+    frames: list[StreamFrame] = []
+    for chunk in chunks:
+        frames.extend(parser.feed(chunk))
+    assert parser.stats.malformed == 1  # counted before EOF: the stream may never end
+    frames.extend(parser.flush())
+    assert [f.data for f in frames] == [1, 2]
+    assert parser.stats.malformed == 1

@@ -163,3 +163,36 @@ def test_stream_html(sim: SimServer) -> None:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/html")
         assert b"<html>" in r.content
+
+
+def _seq(sim: SimServer, task_id: str) -> int:
+    return sim.call(lambda w: w.tasks[task_id].seq)
+
+
+def test_stall_trickle_and_heartbeat_only_on_an_open_stream(sim: SimServer) -> None:
+    """R17/R18/R19 switched on while a task stream is open: it goes silent, trickles a byte
+    per heartbeat, or sends heartbeats only; the events in between are never sent on it."""
+    with client(sim) as c:
+        task_id = run(c, "infsh/slow")
+        sim.advance(2)
+        with c.stream("GET", f"/tasks/{task_id}/stream") as r:
+            frames = Frames(r, ndjson=False)
+            assert frames.next() == b"retry: 1000"
+            _kind, last, _data = sse_event(frames.next() or b"")
+            assert last == _seq(sim, task_id)  # the snapshot
+            _set(sim, stream_stall=True)
+            sim.advance(25)  # events and heartbeats due: nothing is sent
+            _set(sim, stream_stall=False, stream_trickle=True)
+            sim.advance(10)  # one heartbeat due: one byte instead
+            _set(sim, stream_trickle=False, stream_heartbeat_only=True)
+            sim.advance(10)
+            silent = _seq(sim, task_id)
+            assert silent > (last or 0) + 5  # the task went on writing meanwhile
+            assert frames.next() == b" : heartbeat"  # the trickled byte, then a heartbeat
+            _set(sim, stream_heartbeat_only=False)
+            sim.advance(3)
+            kind, seq, _data = sse_event(frames.next() or b"")
+        assert kind == "update"
+        assert seq is not None
+        assert seq > silent  # what was swallowed is not sent later on this connection
+        assert frames.raw.count(b"event:") == 2

@@ -1,0 +1,142 @@
+"""Byte-level faults on the log path the simulator cannot produce (performance.md §6: R23, R24).
+
+A scripted stream over ``httpx.MockTransport`` → ``TaskStream`` (its ``new_logs``, as the
+scheduler hands them to listeners) → ``LogFeed``: invalid UTF-8 inside a log line, a character
+split at every possible byte, and a single 20 MB ``data:`` line.  (Split characters from a real
+server are covered against the simulator in ``tests/integration/scheduler/test_log_faults``.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tracemalloc
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+import infdash.api.streams as streams
+from infdash.api import InferenceClient, TaskUpdate
+from infdash.api.client import StreamFormat
+from infdash.ui.detail.logs import LogFeed
+from infdash.ui.logs import LogLine
+from tests.unit.api.fakes import Recorder, ScriptedStream, Step, json_response, make_client
+
+TASK = "task_1"
+PATH = f"/tasks/{TASK}/stream"
+RUNNING = {"id": TASK, "status": 7, "created_at": "2026-11-25T12:00:00Z", "logs": []}
+DONE = {"id": TASK, "status": 10}
+CTYPE = {"sse": "text/event-stream", "ndjson": "application/x-ndjson"}
+
+
+def frame(fmt: StreamFormat, data: object, seq: int) -> bytes:
+    body = json.dumps(data, ensure_ascii=False).encode()
+    if fmt == "ndjson":
+        return body + b"\n"
+    return f"id: {seq}\nevent: update\ndata: ".encode() + body + b"\n\n"
+
+
+def log_entry(n: int, content: str) -> dict[str, object]:
+    return {"id": f"log_{n}", "log_type": 1, "content": content}
+
+
+def setup(fmt: StreamFormat, steps: list[Step]) -> tuple[InferenceClient, ScriptedStream]:
+    rec = Recorder()
+    stream = ScriptedStream(steps)
+    rec.add("GET", PATH, httpx.Response(200, stream=stream, headers={"content-type": CTYPE[fmt]}))
+    rec.add("GET", f"/tasks/{TASK}/logs", json_response(200, {"task_id": TASK, "logs": []}))
+    client, _ = make_client(rec, stream_format=fmt)
+    return client, stream
+
+
+async def follow(client: InferenceClient) -> tuple[list[LogLine], int]:
+    """Backfill, then every stream event's new entries into the feed (the listener's job)."""
+    feed = LogFeed(client, TASK)
+    lines = await feed.backfill()
+    async with client.tasks.stream(TASK) as events:
+        async for event in events:
+            if isinstance(event, TaskUpdate):
+                lines += feed.feed(event.new_logs)
+        malformed = events.stats.malformed
+    return lines, malformed
+
+
+def chunked(data: bytes, size: int) -> list[Step]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+TEXTS = ["héllo → 世界 🎉", "Ωμέγα ½ € 𝄞 👩\u200d💻"]
+
+
+@pytest.mark.parametrize("fmt", ["sse", "ndjson"])
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+async def test_r23_split_characters_and_invalid_bytes_in_log_lines(
+    fmt: StreamFormat, size: int
+) -> None:
+    logs = [log_entry(1, TEXTS[0] + "\n"), log_entry(2, TEXTS[1])]
+    body = frame(fmt, RUNNING, 1) + frame(fmt, {"id": TASK, "logs": logs}, 2)
+    # Raw invalid UTF-8 inside a plain log line, and inside base64 content once decoded.
+    bad_plain = frame(fmt, {"id": TASK, "logs": [log_entry(3, "bad XX byte")]}, 3)
+    bad_plain = bad_plain.replace(b"XX", b"\xff\xfe")
+    packed = base64.b64encode(b"progress 50% \xff done ok").decode()
+    bad_b64 = frame(fmt, {"id": TASK, "logs": [log_entry(4, packed)]}, 4)
+    body += bad_plain + bad_b64 + frame(fmt, DONE, 5)
+    client, stream = setup(fmt, chunked(body, size))
+    async with client:
+        lines, malformed = await follow(client)
+    assert [line.text for line in lines] == [
+        *TEXTS,
+        "bad \ufffd\ufffd byte",
+        "progress 50% \ufffd done ok",
+    ]
+    assert [line.seq for line in lines] == [0, 1, 2, 3]
+    assert malformed == 0
+    assert stream.closed
+
+
+async def giant_data_line(size: int, chunk: int = 1 << 16) -> AsyncIterator[bytes]:
+    """A ``data:`` line of ``size`` bytes (a log entry of one huge line), made on the fly."""
+    head = b'event: update\ndata: {"id": "task_1", "logs": [{"id": "log_big", "content": "'
+    yield head
+    for _ in range((size - len(head)) // chunk):
+        yield b"x" * chunk
+    yield b'"}]}\n\n'
+
+
+class GiantStream(httpx.AsyncByteStream):
+    def __init__(self, before: bytes, size: int, after: bytes) -> None:
+        self.before, self.size, self.after = before, size, after
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.before
+        async for chunk in giant_data_line(self.size):
+            yield chunk
+        yield self.after
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_r24_a_20_mb_data_line_is_dropped_with_bounded_memory() -> None:
+    before = frame("sse", RUNNING, 1)
+    before += frame("sse", {"id": TASK, "logs": [log_entry(1, "small before")]}, 2)
+    after = frame("sse", {"id": TASK, "logs": [log_entry(2, "small after")]}, 4)
+    after += frame("sse", DONE, 5)
+    stream = GiantStream(before, 20 * 2**20, after)
+    rec = Recorder()
+    rec.add("GET", PATH, httpx.Response(200, stream=stream, headers={"content-type": CTYPE["sse"]}))
+    rec.add("GET", f"/tasks/{TASK}/logs", json_response(200, {"task_id": TASK, "logs": []}))
+    client, _ = make_client(rec, stream_format="sse")
+    async with client:
+        tracemalloc.start()
+        try:
+            lines, malformed = await follow(client)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert [line.text for line in lines] == ["small before", "small after"]
+    assert malformed == 1  # one event dropped, counted (its tail is not a line of its own)
+    assert peak < 2 * streams.MAX_LINE_BYTES, f"peak {peak / 2**20:.1f} MiB"
+    assert stream.closed
