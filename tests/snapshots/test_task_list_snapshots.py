@@ -152,7 +152,7 @@ def test_task_list_narrow(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(ListApp(), terminal_size=(72, 24), run_before=loaded_then())
 
 
-def test_task_detail(snap_compare: Callable[..., bool]) -> None:
+def test_task_detail_opened_from_the_list(snap_compare: Callable[..., bool]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await loaded_then("j", "j", "j", "j", "j", "j", "enter")(pilot)
         for _ in range(200):

@@ -113,6 +113,8 @@ class TaskDetailScreen(Screen[None]):
         Collapsible { margin-top: 1; padding-bottom: 0; }
         #detail-files { height: auto; max-height: 12; border: none; display: none; }
         #detail-files.-shown { display: block; }
+        #files-title { display: none; }
+        #files-title.-shown { display: block; }
     }
     """
 
@@ -178,6 +180,11 @@ class TaskDetailScreen(Screen[None]):
                     yield Static("", id="detail-input", markup=False)
                 with Collapsible(title="Output (O copies)", collapsed=False, id="output-box"):
                     yield Static("", id="detail-output", markup=False)
+                    yield Static(
+                        "Files (enter copies the URI, b opens it)",
+                        id="files-title",
+                        classes="section-title",
+                    )
                     yield OptionList(id="detail-files")
             with TabPane("Logs", id="logs"):
                 yield TaskLogs(self.services, self.task_id, id="task-logs")
@@ -321,9 +328,9 @@ class TaskDetailScreen(Screen[None]):
         box.clear_options()
         box.add_options(Option(f"{f.path}  {f.uri}", id=str(i)) for i, f in enumerate(self.files))
         box.set_class(bool(self.files), "-shown")
+        self.query_one("#files-title").set_class(bool(self.files), "-shown")
         if self.files:
             box.highlighted = 0
-            box.border_title = "Files (enter copies, b opens)"
 
     def _cost_line(self, task: Task) -> str:
         if task.is_terminal:

@@ -211,6 +211,11 @@ class TelemetryPane(VerticalScroll):
         gpus = f" · {', '.join(data.gpu_names)}" if data.gpu_names else ""
         when = "final" if self._final else f"every {self._fetch_every:.0f} s while it runs"
         note.update(f"{count} sample{'s' * (count != 1)}{gpus} · {when}")
+        task = self.services.scheduler.store.get(self.task_id)
+        if not self._final and task is not None and task.is_terminal:
+            # Asked before the task was known (or before it finished): once more, the final
+            # samples, rather than polling a finished task in 30 s and saying it still runs.
+            self.fetch()
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
