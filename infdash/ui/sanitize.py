@@ -21,20 +21,27 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates, which reorder what
+# follows them on the row (a filename can be made to read backwards).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n"})
+"""Unicode line and paragraph separators: terminals disagree on their width; a newline is
+what they mean."""
 
 
 def clean(text: str) -> str:
     """``text`` without escape sequences or control characters; tabs and newlines are kept."""
     if text.isprintable():
         return text
-    return _CONTROLS.sub("", _ESCAPES.sub("", text.replace("\r\n", "\n")))
+    text = text.replace("\r\n", "\n").translate(_SEPARATORS)
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def clean_line(text: str) -> str:
     """One line for a table cell: as :func:`clean`, with tabs and newlines made spaces."""
     if text.isprintable():
         return text
-    text = _ESCAPES.sub("", text).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    text = _ESCAPES.sub("", text.translate(_SEPARATORS))
+    text = text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
     return _LINE_CONTROLS.sub("", text)

@@ -20,9 +20,10 @@ from infdash.api.models.common import as_str, opt_int, parse_datetime, parse_ite
 from infdash.api.models.status import TaskEvent, TaskStatus
 
 # Control characters that never occur in real log text. Tab, LF, CR and ESC do, and so do
-# BEL (it ends OSC sequences such as a terminal title) and backspace (progress spinners);
-# the display cleans all of them, so they must not turn a decoded log back into base64.
-_BAD_CONTROLS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+# BEL (it ends OSC sequences such as a terminal title), backspace (progress spinners) and
+# DEL (erase in some shells' output); the display cleans all of them, so they must not turn
+# a decoded log back into base64.
+_BAD_CONTROLS = re.compile(r"[\x00-\x06\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # Base64 alphabet with padding only at the end; length checked separately.
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -138,6 +138,7 @@ def _b64(text: str | bytes) -> str:
         (_b64("\x1b[32mgreen\x1b[0m"), "\x1b[32mgreen\x1b[0m", True),
         (_b64("\x1b]0;title\x07ok\n"), "\x1b]0;title\x07ok\n", True),  # OSC ended by BEL
         (_b64("spin |\x08/\x08-"), "spin |\x08/\x08-", True),
+        (_b64("typo\x7f fixed"), "typo\x7f fixed", True),
         (_b64(b"\x01\x02\x03\x04\x05binary"), _b64(b"\x01\x02\x03\x04\x05binary"), False),
         ("Loading model weights...", "Loading model weights...", False),
         ("Done", "Done", False),  # valid base64 alphabet, but decodes to junk bytes

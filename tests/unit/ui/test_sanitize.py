@@ -26,6 +26,9 @@ from infdash.ui.sanitize import clean, clean_line
         ("tab\tkept\nnewline kept", "tab\tkept\nnewline kept"),
         ("unterminated\x1b]0;title", "unterminated"),
         ("ünïcödé ✓ 日本", "ünïcödé ✓ 日本"),
+        ("line\u2028sep\u2029para", "line\nsep\npara"),
+        ("evil\u202egnp.exe", "evilgnp.exe"),
+        ("iso\u2066late\u2069d", "isolated"),
     ],
 )
 def test_clean_removes_every_escape_and_control(raw: str, expected: str) -> None:
@@ -34,6 +37,7 @@ def test_clean_removes_every_escape_and_control(raw: str, expected: str) -> None
 
 def test_clean_line_flattens_whitespace_for_a_cell() -> None:
     assert clean_line("a\tb\nc\rd\x1b[2Je") == "a b c de"
+    assert clean_line("a\u2028b\u2029c\u202ed") == "a b cd"
 
 
 def test_markup_looking_text_is_left_as_text() -> None:
