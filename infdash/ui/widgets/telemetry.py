@@ -24,10 +24,10 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
 
 from infdash.ui.sanitize import clean_line
 from infdash.ui.tasklist.format import fit
+from infdash.ui.widgets.drawn import DrawnLines
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 """Sparkline levels, lowest first (the lowest still draws, so a zero sample shows)."""
@@ -87,7 +87,7 @@ def sparkline(series: Series, width: int) -> str:
     return "".join(SPARK_BLOCKS[min(levels, max(0, round(v / top * levels)))] for v in values)
 
 
-class Telemetry(Widget):
+class Telemetry(DrawnLines):
     """Small multiples of resource usage: label, current value and sparkline per line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -120,7 +120,6 @@ class Telemetry(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._series: tuple[Series, ...] = ()
-        self._cache: tuple[int, list[Strip]] | None = None
         self._set_series(series)
 
     @property
@@ -144,26 +143,12 @@ class Telemetry(Widget):
         self._series = tuple(
             Series(clean_line(s.label), tuple(s.values), s.unit, s.maximum) for s in series
         )
-        self._cache = None
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cache = None
-        self.refresh()
+        self._cache = None  # drawn again on the next render
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 1 if self.is_empty else len(self._series)
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if self._cache is None or self._cache[0] != width:
-            self._cache = (width, self._draw(width))
-        lines = self._cache[1]
-        if 0 <= y < len(lines):
-            return lines[y]
-        return Strip.blank(width, self.rich_style)
-
-    def _draw(self, width: int) -> list[Strip]:
+    def draw(self, width: int) -> list[Strip]:
         base = self.rich_style
         get = self.get_component_rich_style
         if self.is_empty:

@@ -23,10 +23,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.widget import Widget
 
 from infdash.ui.sanitize import clean_line
 from infdash.ui.tasklist.format import fit, format_seconds
+from infdash.ui.widgets.drawn import DrawnLines
 
 NAME_WIDTH = 10
 """Cells of the phase-name column."""
@@ -106,7 +106,7 @@ def bar_cells(start: float, end: float, width: int) -> tuple[int, str]:
     return first, chars
 
 
-class Waterfall(Widget):
+class Waterfall(DrawnLines):
     """Horizontal bars of a task's phases, scaled to the total, with humanized durations."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -159,7 +159,6 @@ class Waterfall(Widget):
         self._rows: tuple[WaterfallRow, ...] = ()
         self._now: float | None = None
         self._span: float | None = None
-        self._cache: tuple[int, list[Strip]] | None = None
         self._set_rows(rows, now_offset_s, total_s)
 
     @property
@@ -215,26 +214,12 @@ class Waterfall(Widget):
         )
         self._now = now_offset_s
         self._span = total_s
-        self._cache = None
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cache = None
-        self.refresh()
+        self._cache = None  # drawn again on the next render
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._rows) + 1 if self._rows else 1
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if self._cache is None or self._cache[0] != width:
-            self._cache = (width, self._draw(width))
-        lines = self._cache[1]
-        if 0 <= y < len(lines):
-            return lines[y]
-        return Strip.blank(width, self.rich_style)
-
-    def _draw(self, width: int) -> list[Strip]:
+    def draw(self, width: int) -> list[Strip]:
         base = self.rich_style
         if not self._rows:
             style = self.get_component_rich_style("waterfall--empty")
