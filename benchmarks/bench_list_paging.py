@@ -2,13 +2,17 @@
 
 Pages are canned: 50,000 task DTOs are drawn once from the simulator's seeded world and served
 as ready-made `POST /tasks/list` pages (with cursors) by a raw asyncio server on loopback, so
-only the client is measured — HTTP, envelope, JSON decode and the tolerant `Task` models —
-as performance.md's B2 harness does. The client walks forward by cursor, keeps every parsed
-`Task`, and checks that it saw each task exactly once.
+only the client is measured — HTTP, envelope, JSON decode and the tolerant `Task` models (the
+task list's way: rows read straight from the DTOs) — as performance.md's B2 harness does. The
+client walks forward by cursor, keeps every parsed `Task`, and checks that it saw each task
+exactly once.
 
 Reported, median of 3 runs: wall time for the whole walk; and, from one separate traced run
 (tracemalloc slows every allocation several times), the memory the client retains for 50k
-parsed tasks and its peak while paging.
+parsed tasks and its peak while paging. For the task list's way, one more run with a 1 ms
+ticker on the loop reports the loop's lag while pages arrive (B2 wants p99 <= 50 ms; printed,
+not gated: the canned server shares the loop, and the stdlib JSON decoder holds the GIL even
+in a worker thread, so each page still stalls the loop for its decode).
 
 Targets: the whole walk <= 3.0 s (performance.md B2 allows 1.5 s for 50k in pages of 10,000;
 pages of 1,000 cost 50 round trips) and <= 100 MiB retained (B17 sets 120 MiB for 50k tasks
@@ -20,6 +24,8 @@ Run: ``python -m benchmarks.bench_list_paging``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import json
 import statistics
 import time
@@ -44,6 +50,9 @@ def canned_pages() -> dict[str, bytes]:
         dtos: list[dict[str, Any]] = server.call(
             lambda world: [task.dto() for task in world.tasks.values()]
         )
+    # The stopped simulator's world is ~460k objects in reference cycles: collect them now, or
+    # the walks timed next pay for it in their own full collections (not the client's cost).
+    gc.collect()
     pages: dict[str, bytes] = {}
     for start in range(0, len(dtos), PAGE):
         cursor = "" if start == 0 else f"c{start}"
@@ -119,8 +128,9 @@ async def walk(pages: dict[str, bytes], trace: bool) -> tuple[float, float, floa
 
 
 async def walk_rows(pages: dict[str, bytes], trace: bool) -> tuple[float, float, float]:
-    """The task list's way: the paged model keeps one small ``TaskRow`` per task."""
-    from infdash.ui.tasklist.model import PagedTaskList
+    """The task list's way: the paged model keeps one small ``TaskRow`` per task, fetched as
+    the app fetches them (``fetch_rows``: each DTO read straight into a row)."""
+    from infdash.ui.tasklist.model import PagedTaskList, fetch_rows
     from infdash.ui.tasklist.query import TaskQuery
 
     server, port = await serve(pages)
@@ -129,7 +139,7 @@ async def walk_rows(pages: dict[str, bytes], trace: bool) -> tuple[float, float,
             tracemalloc.start()
         start = time.perf_counter()
         async with InferenceClient(f"http://127.0.0.1:{port}", "inf_bench") as client:
-            model = PagedTaskList(client.tasks.list, page_size=PAGE)
+            model = PagedTaskList(functools.partial(fetch_rows, client), page_size=PAGE)
             await model.reset(TaskQuery())
             while len(model.rows()) < TASKS:
                 loaded = len(model.rows())
@@ -145,6 +155,27 @@ async def walk_rows(pages: dict[str, bytes], trace: bool) -> tuple[float, float,
     if len({row.id for row in rows}) != TASKS:
         raise AssertionError(f"the model holds {len(rows)} rows, not {TASKS} distinct")
     return elapsed, retained / 2**20, peak / 2**20
+
+
+async def loop_lag(pages: dict[str, bytes]) -> tuple[float, float]:
+    """(p99, max) lag in ms of a 1 ms ticker on the loop while the task list walks."""
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        while not done.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - start - 0.001)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await walk_rows(pages, trace=False)
+    finally:
+        done.set()
+        await ticker
+    lags.sort()
+    return lags[int(0.99 * (len(lags) - 1))] * 1000, lags[-1] * 1000
 
 
 def report(name: str, seconds: float, retained: float, peak: float) -> bool:
@@ -165,6 +196,9 @@ def main() -> int:
         seconds = statistics.median(asyncio.run(run(pages, trace=False))[0] for _ in range(RUNS))
         _, retained, peak = asyncio.run(run(pages, trace=True))
         ok = report(name, seconds, retained, peak)
+    p99, worst = asyncio.run(loop_lag(pages))
+    print(f"task list, rows loop lag while paging: p99 {p99:.0f} ms, max {worst:.0f} ms "
+          "(B2: p99 <= 50 ms; not gated)")  # fmt: skip
     return 0 if ok else 1
 
 

@@ -121,7 +121,7 @@ def _parse_datetime_text(value: str) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         return _checked(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: ``9999-12-31T23:59:59-01:00`` in UTC
         return None
 
 

@@ -74,8 +74,9 @@ class WorkerSummary:
         )
 
 
-def _app_fields(data: dict[str, Any]) -> tuple[str, str]:
-    """(``namespace/name``, version) from ``app``/``app_version`` objects or a ref string."""
+def app_fields(data: dict[str, Any]) -> tuple[str, str]:
+    """(``namespace/name``, version) from ``app``/``app_version`` objects or a ref string
+    (shared with readers that parse only part of a task, such as the task list's rows)."""
     app = data.get("app")
     name = ""
     version = ""
@@ -145,7 +146,7 @@ class Task:
         """Parse a TaskDTO (or the slimmer run response). Raises ValueError without an id."""
         data = _require_dict(raw, "task")
         status, code = TaskStatus.parse(data.get("status"))
-        app_name, app_version = _app_fields(data)
+        app_name, app_version = app_fields(data)
         events, skipped_events = parse_items(data.get("events"), TaskEvent.from_dict)
         logs, skipped_logs = parse_items(data.get("logs"), TaskLog.from_dict)
         error = data.get("error")

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from infdash.api import Task
+from infdash.api import CursorPage, Task
 from infdash.api.query import ListArgs
 from infdash.scheduler import Change, Priority, ResourceKey, Tier
 from infdash.scheduler.ratelimit import GET_TASK, OTHER
@@ -29,7 +29,7 @@ from infdash.ui.errors import describe
 from infdash.ui.screens.task_actions import cancel_tasks
 from infdash.ui.services import Services
 from infdash.ui.tasklist.facets import FACETS
-from infdash.ui.tasklist.model import ModelChange, PagedTaskList, SortKey
+from infdash.ui.tasklist.model import ModelChange, PagedTaskList, SortKey, fetch_rows
 from infdash.ui.tasklist.query import TaskQuery, parse_query
 from infdash.ui.tasklist.row import TaskRow
 from infdash.ui.watcher import TaskWatcher
@@ -159,11 +159,12 @@ class TaskListScreen(Screen[None]):
 
     # -- fetching (workers) --------------------------------------------------------------
 
-    async def _fetch_page(self, **args: Any) -> Any:
+    async def _fetch_page(self, **args: Any) -> CursorPage[TaskRow]:
+        """A page of rows (parsed straight from the DTOs), through the scheduler's budget."""
         list_args: ListArgs = args  # type: ignore[assignment]
         client = self.services.client
         return await self.services.scheduler.user_action(
-            OTHER, lambda: client.tasks.list(**list_args)
+            OTHER, lambda: fetch_rows(client, **list_args)
         )
 
     def _engine_ids(self) -> dict[str, str]:
@@ -198,10 +199,12 @@ class TaskListScreen(Screen[None]):
         client = self.services.client
         model = self.model
 
-        async def fetch(**args: Any) -> Any:
+        async def fetch(**args: Any) -> CursorPage[TaskRow]:
             list_args: ListArgs = args  # type: ignore[assignment]
             return await self.services.scheduler.user_action(
-                OTHER, lambda: client.tasks.list(**list_args), priority=Priority.POLL
+                OTHER,
+                lambda: fetch_rows(client, **list_args),
+                priority=Priority.POLL,
             )
 
         try:

@@ -24,9 +24,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
-from infdash.api import Task
+from infdash.api import InferenceClient, Task
 from infdash.api.errors import ApiError, ValidationError
 from infdash.api.models.common import CursorPage
 from infdash.api.query import ListArgs, Sort
@@ -34,8 +34,9 @@ from infdash.ui.tasklist.query import TaskQuery
 from infdash.ui.tasklist.row import TaskRow
 from infdash.ui.tasklist.segments import Segments, keep_cost
 
-FetchPage = Callable[..., Awaitable[CursorPage[Task]]]
-"""``fetch(**ListArgs) -> Awaitable[CursorPage[Task]]``, e.g. ``client.tasks.list``."""
+FetchPage = Callable[..., Awaitable[CursorPage[TaskRow]]]
+"""``fetch(**ListArgs) -> Awaitable[CursorPage[TaskRow]]``: a page of rows parsed straight from
+the DTOs, as :func:`fetch_rows` reads them."""
 
 SERVER_SORTS = frozenset({"created_at", "updated_at", "status", "app", "id"})
 """Sort fields the tasks list sorts by on the server."""
@@ -62,6 +63,12 @@ _DROP_ORDER = ("text", "since", "engine", "app", "status")
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def fetch_rows(client: InferenceClient, **args: Unpack[ListArgs]) -> CursorPage[TaskRow]:
+    """One ``POST /tasks/list`` page as rows: each DTO read by :meth:`TaskRow.from_dto`, never
+    parsed into a whole :class:`Task` (the task list's fetch; the screen adds its budget)."""
+    return await client.tasks.list_rows(TaskRow.from_dto, **args)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ class _LocalSort:
 class PagedTaskList:
     """Rows of the current query and sort, loaded page by page on demand (a ``RowSource``).
 
-    ``fetch`` is called as ``fetch(**ListArgs)`` (``client.tasks.list``); ``now`` is the clock
+    ``fetch`` is called as ``fetch(**ListArgs)`` and returns a page of rows (:func:`fetch_rows`,
+    so a page is never parsed into whole tasks only to be cut down to rows); ``now`` is the clock
     ``since:`` is measured from; ``engine_ids`` (engine name → id) is read at each
     :meth:`reset`, so ``engine:`` can filter on the server. Not thread-safe: use it from the
     event loop that awaits it.
@@ -217,24 +225,24 @@ class PagedTaskList:
         if not self._started:
             return ModelChange()
         generation = self._generation
-        tasks: list[Task] = []
+        rows: list[TaskRow] = []
         cursor: str | None = None
         for _ in range(REFRESH_PAGES):
             page = await self._fetch_page(reverse=False, cursor=cursor, limit=limit, via=fetch)
             if generation != self._generation:
                 return ModelChange()
-            tasks.extend(page.items)
+            rows.extend(page.items)
             if self._any_known(page.items) or not (page.has_next and page.next_cursor):
                 break
             cursor = page.next_cursor
-        change = self._merge_live(self._admit(tasks), self._now(), trusted=True)
+        change = self._merge_live(self._admit(rows), self._now(), trusted=True)
         if page.total_items is not None and not self.local_keys:
             s = self._segments
             s.total = max(page.total_items, len(s.head) + len(s.tail))
         return change
 
-    def _any_known(self, tasks: Iterable[Task]) -> bool:
-        return any(self._segments.knows(task.id) for task in tasks)
+    def _any_known(self, rows: Iterable[TaskRow]) -> bool:
+        return any(self._segments.knows(row.id) for row in rows)
 
     # --- live updates ---------------------------------------------------------------------
 
@@ -317,7 +325,7 @@ class PagedTaskList:
         s.settle(overlap)
         return progressed
 
-    def _take_total(self, page: CursorPage[Task]) -> None:
+    def _take_total(self, page: CursorPage[TaskRow]) -> None:
         if self.local_keys:
             self._segments.total = None
         elif page.total_items is not None:
@@ -327,7 +335,7 @@ class PagedTaskList:
 
     async def _fetch_page(
         self, *, reverse: bool, cursor: str | None, limit: int, via: FetchPage | None = None
-    ) -> CursorPage[Task]:
+    ) -> CursorPage[TaskRow]:
         """One page; a 400 for a filter moves that key to local filtering and retries."""
         fetch = via or self._fetch
         while True:
@@ -388,11 +396,10 @@ class PagedTaskList:
         local = self.query.local_only_keys(self._engine_map) | self._rejected
         self.local_keys = frozenset(local) & self.query.keys()
 
-    def _admit(self, tasks: Iterable[Task]) -> list[TaskRow]:
-        """Rows of fetched tasks that pass the locally applied keys."""
-        rows = [TaskRow.from_task(task) for task in tasks]
+    def _admit(self, rows: Iterable[TaskRow]) -> list[TaskRow]:
+        """The fetched rows that pass the locally applied keys."""
         if not self.local_keys:
-            return rows
+            return list(rows)
         keys, now = self.local_keys, self._query_now
         return [row for row in rows if self.query.matches(row, now, keys)]
 

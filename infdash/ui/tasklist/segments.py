@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infdash.api import Task
 from infdash.api.models.common import CursorPage
 from infdash.ui.tasklist.row import TaskRow
 
@@ -38,7 +37,7 @@ class Paging:
     more: bool = True
     fetched: bool = False
 
-    def advance(self, page: CursorPage[Task]) -> bool:
+    def advance(self, page: CursorPage[TaskRow]) -> bool:
         """Move the cursor past ``page``; False if the server made no progress."""
         moved = page.next_cursor != self.cursor or not self.fetched
         self.fetched = True

@@ -7,6 +7,8 @@ sending, read timeouts after sending, 5xx bursts with exact counts.
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -339,6 +341,39 @@ async def test_list_is_retried_as_a_read() -> None:
         page = await client.tasks.list()
     assert page.items == ()
     assert len(rec.requests) == 2
+
+
+async def test_list_rows_reads_a_page_in_a_worker_thread() -> None:
+    """``tasks.list_rows``: the caller's parser, a 5xx retried as a read, and the body decoded
+    and parsed off the event loop's thread (only messages come back to the loop)."""
+    threads: list[int] = []
+
+    def parse(raw: Any) -> str:
+        threads.append(threading.get_ident())
+        if not isinstance(raw, dict) or not raw.get("id"):
+            raise ValueError("no id")
+        return f"row:{raw['id']}"
+
+    seen: list[tuple[str, int]] = []
+    rec = Recorder()
+    body = {
+        "data": {"items": [TASK, "junk", {"id": "task_2"}], "has_next": True, "next_cursor": "c2"},
+        "messages": [{"level": "info", "code": "slow_query", "message": "large page"}],
+    }
+    rec.add("POST", "/tasks/list", json_response(503, PROBLEM_503), json_response(200, body))
+    client, _ = make_client(rec, on_message=lambda m: seen.append((m.code, threading.get_ident())))
+    async with client:
+        page = await client.tasks.list_rows(parse, limit=3, cursor="c1")
+    loop_thread = threading.get_ident()
+    assert page.items == ("row:task_1", "row:task_2")
+    assert page.skipped == 1
+    assert page.has_next
+    assert page.next_cursor == "c2"
+    assert len(rec.requests) == 2
+    assert json.loads(rec.requests[1].content) == {"limit": 3, "cursor": "c1", "direction": "next"}
+    assert threads
+    assert loop_thread not in threads
+    assert seen == [("slow_query", loop_thread)]
 
 
 async def test_cancel_is_not_retried_and_maps_invalid_transition() -> None:

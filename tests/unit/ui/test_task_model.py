@@ -18,8 +18,9 @@ from infdash.api import Filter, InferenceClient, Sort, Task, TaskStatus, Validat
 from infdash.api.models.common import CursorPage
 from infdash.api.retry import NO_RETRY
 from infdash.sim import SimConfig, SimServer
-from infdash.ui.tasklist.model import ModelChange, PagedTaskList, SortKey
+from infdash.ui.tasklist.model import ModelChange, PagedTaskList, SortKey, fetch_rows
 from infdash.ui.tasklist.query import TaskQuery, parse_query
+from infdash.ui.tasklist.row import TaskRow
 
 HISTORY = 2500
 
@@ -36,19 +37,20 @@ async def client(sim: SimServer) -> AsyncIterator[InferenceClient]:
 
 
 class Counting:
-    """A fetch that records every request's arguments, then asks the real client."""
+    """A fetch that records every request's arguments, then asks the real client the way the
+    task list does (:func:`fetch_rows`: rows straight from the DTOs)."""
 
     def __init__(self, client: InferenceClient, reject_app: bool = False) -> None:
         self.client = client
         self.reject_app = reject_app
         self.calls: list[dict[str, Any]] = []
 
-    async def __call__(self, **args: Any) -> CursorPage[Task]:
+    async def __call__(self, **args: Any) -> CursorPage[TaskRow]:
         self.calls.append(args)
         filters: list[Filter] = list(args.get("filters") or [])
         if self.reject_app and any(f.field == "app" for f in filters):
             raise ValidationError("unknown filter field 'app'", status=400, code="invalid_filter")
-        return await self.client.tasks.list(**args)
+        return await fetch_rows(self.client, **args)
 
     def pages(self) -> list[tuple[Any, ...]]:
         """One key per distinct page asked for."""
@@ -402,7 +404,7 @@ async def test_since_and_search(sim: SimServer, client: InferenceClient) -> None
 async def test_without_a_server_total(sim: SimServer, client: InferenceClient) -> None:
     real = Counting(client)
 
-    async def no_total(**args: Any) -> CursorPage[Task]:
+    async def no_total(**args: Any) -> CursorPage[TaskRow]:
         return replace(await real(**args), total_items=None)
 
     model = PagedTaskList(no_total, page_size=400, now=lambda: sim_now(sim))
@@ -423,7 +425,7 @@ async def test_without_a_server_total(sim: SimServer, client: InferenceClient) -
 
 
 async def test_an_unrelated_400_is_raised(sim: SimServer) -> None:
-    async def broken(**args: Any) -> CursorPage[Task]:
+    async def broken(**args: Any) -> CursorPage[TaskRow]:
         raise ValidationError("invalid cursor", status=400, code="invalid_request")
 
     model = PagedTaskList(broken, now=lambda: sim_now(sim))
@@ -471,13 +473,13 @@ class MemoryList:
         self.desc = sorted(tasks, key=lambda t: (t.created_at, t.id), reverse=True)
         self.calls = 0
 
-    async def __call__(self, **args: Any) -> CursorPage[Task]:
+    async def __call__(self, **args: Any) -> CursorPage[TaskRow]:
         self.calls += 1
         order = self.desc if args["sort"][0].dir == "desc" else self.desc[::-1]
         start = int(args.get("cursor") or 0)
         end = start + int(args["limit"])
         return CursorPage(
-            items=tuple(order[start:end]),
+            items=tuple(TaskRow.from_task(task) for task in order[start:end]),
             next_cursor=str(end),
             has_next=end < len(order),
             total_items=len(order),
