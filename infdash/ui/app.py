@@ -6,6 +6,7 @@ when it unmounts; screens get the :class:`Services` through their constructors.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
@@ -18,6 +19,25 @@ from infdash.ui.services import Services
 from infdash.ui.theming import apply_theme
 
 MODE_KEYS = (("1", "tasks", "Tasks"), ("2", "engines", "Engines"), ("3", "chat", "Chat"))
+
+
+def freeze_startup_objects() -> None:
+    """Collect once, then hide every object alive now from the garbage collector.
+
+    Called once the first screen has painted.  Textual's startup objects (DOM, styles, CSS,
+    bindings: ~60k tracked objects) live as long as the app, yet every full collection walked
+    them again: 20-70 ms stalls that were the tail of key → frame latency under a log flood
+    (B7, performance.md §1.2 and §1.6 item 4).  Frozen objects are skipped by every later
+    collection.  Objects still reachable now are not freed by the collector until
+    :func:`unfreeze_objects` (plain reference counting still frees them).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def unfreeze_objects() -> None:
+    """Hand frozen objects back to the collector (when the app ends: tests run many apps)."""
+    gc.unfreeze()
 
 
 class InfdashApp(App[None]):
@@ -64,10 +84,13 @@ class InfdashApp(App[None]):
             self.notify(problem, severity="warning")
         await self.services.scheduler.start()
         await self.switch_mode("tasks")
+        # After the first frame, so the collection does not delay it (B18 cold start).
+        self.call_after_refresh(freeze_startup_objects)
 
     async def on_unmount(self) -> None:
         await self.services.scheduler.stop()
         await self.services.client.aclose()
+        unfreeze_objects()
 
     async def show_engine(self, engine_id: str) -> None:
         """Switch to the engines area with ``engine_id`` selected and its details open."""

@@ -77,3 +77,11 @@ def test_filtered_to_matches_and_wrapped(snap_compare: SnapCompare) -> None:
         await _settle(pilot)
 
     assert snap_compare(LogSnapApp(), terminal_size=(60, 20), run_before=run_before)
+
+
+def test_selection_over_matches_with_timestamps(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("t", "pageup", "slash", *"warning", "enter", "v", *["j"] * 6)
+        await _settle(pilot)
+
+    assert snap_compare(LogSnapApp(), terminal_size=(120, 30), run_before=run_before)

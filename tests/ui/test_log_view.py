@@ -301,3 +301,240 @@ async def test_clear_and_pending_before_mount() -> None:
         assert len(view.buffer) == 0
         assert view.dropped == 0
         assert all(not r.strip() for r in rows(view))
+
+
+# -- selection -------------------------------------------------------------------------------
+
+
+def shown(index: int) -> str:
+    """Line ``index`` of :func:`make_lines` as shown and copied (no timestamps)."""
+    line = make_lines(1, start=index)[0]
+    return f"{line.phase:<5} │ {line.text}"
+
+
+def selected_rows(view: LogView) -> list[str]:
+    """The text of every body row drawn with the selection background."""
+    body = view.lines
+    selection = body.get_component_rich_style("log-view--selection").bgcolor
+    out = []
+    for y in range(body.scrollable_content_region.height):
+        strip = body.render_line(y)
+        if all(
+            segment.style is not None and segment.style.bgcolor == selection for segment in strip
+        ):
+            out.append("".join(segment.text for segment in strip).rstrip())
+    return out
+
+
+async def test_keys_select_lines_and_y_copies_them() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(40))
+        await pilot.press("v")
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.anchor, selection.cursor) == (39, 39)  # the last line on screen
+        assert not view.following
+        await pilot.press("k", "up")
+        assert selected_rows(view) == [shown(37), shown(38), shown(39)]
+        await settle_status(pilot, view)
+        assert view.status.selected == "3 lines selected (y copies, esc clears)"
+        assert "3 lines selected (y copies, esc clears)" in str(view.status.render())
+        await pilot.press("j")
+        assert selected_rows(view) == [shown(38), shown(39)]
+        await pilot.press("y")
+        assert app.clipboard == f"{shown(38)}\n{shown(39)}"
+        assert view.lines.selection is None
+        assert selected_rows(view) == []
+        await settle_status(pilot, view)
+        assert view.status.selected == ""
+        await pilot.press("y")  # no selection: the current line again
+        assert app.clipboard == shown(39)
+
+
+async def test_selection_moves_by_page_top_bottom_and_search() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(100))
+        height = view.lines.scrollable_content_region.height
+        await pilot.press("v", "pageup")
+        assert view.lines.selection is not None
+        assert view.lines.selection.cursor == 99 - (height - 1)
+        await pilot.press("g")
+        assert view.lines.selection.cursor == 0
+        assert view.lines.scroll_y == 0
+        assert rows(view)[0].rstrip() == shown(0)
+        assert view.lines.selection.count(view.buffer) == 100
+        await pilot.press("k")  # clamped at the first line
+        assert view.lines.selection.cursor == 0
+        await pilot.press("G")  # to the last line, and following stays paused
+        assert view.lines.selection.cursor == 99
+        assert not view.following
+        assert rows(view)[-1].rstrip() == shown(99)
+        await pilot.press("v")  # v again ends the selection without copying
+        assert view.lines.selection is None
+        assert app.clipboard == ""
+        # with a search, v starts at the current match and n extends to the next one
+        await pilot.press("g", "slash", *"needle", "enter")
+        assert view.lines.current == 3
+        await pilot.press("v", "n")
+        assert view.lines.selection is not None
+        assert (view.lines.selection.anchor, view.lines.selection.cursor) == (3, 13)
+        # only matching lines: the selection holds the shown lines between its ends
+        await pilot.press("ampersand")
+        assert view.lines.selection.count(view.buffer) == 2
+        await pilot.press("y")
+        assert app.clipboard == f"{shown(3)}\n{shown(13)}"
+
+
+async def test_escape_ends_the_selection_before_the_search() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(40))
+        await pilot.press("slash", *"needle", "enter")
+        await pilot.press("v", "k", "k")
+        assert view.lines.selection is not None
+        await pilot.press("escape")
+        assert view.lines.selection is None
+        assert selected_rows(view) == []
+        assert view.buffer.term == "needle"  # the first escape only ended the selection
+        assert app.clipboard == ""
+        await settle_status(pilot, view)
+        assert view.status.selected == ""
+        await pilot.press("escape")
+        assert view.buffer.term == ""
+
+
+async def test_mouse_drag_selects_lines_and_a_click_selects_nothing() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(100))
+        top = view.lines.top_line()
+        assert top is not None
+        await pilot.click(view.lines, offset=(10, 3))
+        assert view.lines.selection is None
+        assert view.following
+        await pilot.mouse_down(view.lines, offset=(10, 2))
+        assert view.lines.selection is None  # pressed, not dragged yet
+        await pilot.hover(view.lines, offset=(12, 4))
+        await pilot.hover(view.lines, offset=(12, 5))
+        await pilot.mouse_up(view.lines, offset=(12, 5))
+        assert app.mouse_captured is None
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.anchor, selection.cursor) == (top + 2, top + 5)
+        assert not view.following
+        assert selected_rows(view) == [shown(top + k) for k in range(2, 6)]
+        await settle_status(pilot, view)
+        assert view.status.selected == "4 lines selected (y copies, esc clears)"
+        # dragging upwards past the anchor selects the other way
+        await pilot.mouse_down(view.lines, offset=(10, 8))
+        await pilot.hover(view.lines, offset=(10, 6))
+        await pilot.mouse_up(view.lines, offset=(10, 6))
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.low, selection.high) == (top + 6, top + 8)
+        await pilot.press("y")
+        assert app.clipboard == "\n".join(shown(top + k) for k in (6, 7, 8))
+        assert view.lines.selection is None
+
+
+async def test_selection_keeps_its_lines_when_the_cap_drops_lines() -> None:
+    app = LogApp(max_lines=100)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(100))
+        await pilot.press("home")
+        bottom = view.lines.bottom_line()
+        assert bottom is not None
+        await pilot.press("v", *["k"] * 5)  # lines bottom-5 .. bottom
+        first = bottom - 5
+        await feed(pilot, view, make_lines(first + 2, start=100))  # drops 0 .. first+1
+        assert view.dropped == first + 2
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.low, selection.high) == (first, bottom)  # absolute: not shifted
+        assert selection.count(view.buffer) == 4
+        assert selected_rows(view) == [shown(k) for k in range(first + 2, bottom + 1)]
+        await settle_status(pilot, view)
+        assert view.status.selected == "4 lines selected (y copies, esc clears)"
+        await pilot.press("y")
+        assert app.clipboard == "\n".join(shown(k) for k in range(first + 2, bottom + 1))
+        # a selection whose every line is dropped ends
+        await pilot.press("v")
+        assert view.lines.selection is not None
+        await feed(pilot, view, make_lines(100, start=100 + first + 2))
+        assert view.lines.selection is None
+        await settle_status(pilot, view)
+        assert view.status.selected == ""
+
+
+async def test_selecting_pauses_following() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(40))
+        assert view.following
+        await pilot.press("v")
+        assert not view.following
+        before = rows(view)
+        await feed(pilot, view, make_lines(10, start=40))
+        assert rows(view) == before  # the view stays put while lines arrive
+        assert view.new_lines == 10
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.anchor, selection.cursor) == (39, 39)
+        await pilot.press("end")  # extends to the newest line instead of following
+        assert not view.following
+        assert selection.cursor == 49
+        assert rows(view)[-1].rstrip() == shown(49)
+        # scrolling down onto the last line does not resume following while selecting
+        wheel = events.MouseScrollDown(view.lines, 5, 5, 0, 1, 0, False, False, False)
+        view.lines.post_message(wheel)
+        await pilot.pause()
+        assert not view.following
+        await pilot.press("f")  # f ends the selection and follows
+        assert view.following
+        assert view.lines.selection is None
+        await pilot.press("v", "y")
+        assert app.clipboard == shown(49)
+        assert not view.following  # still paused after copying: End or f follows again
+
+
+async def test_dragging_past_the_bottom_edge_scrolls_and_extends() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(100))
+        await pilot.press("home")
+        height = view.lines.scrollable_content_region.height
+        await pilot.mouse_down(view.lines, offset=(10, 0))
+        # onto the status line, below the body: a row a move (``mouse_up`` moves there too)
+        await pilot.hover(view.lines, offset=(10, height))
+        await pilot.mouse_up(view.lines, offset=(11, height))
+        assert view.lines.scroll_y == 2
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.anchor, selection.cursor) == (0, height + 1)
+        assert selection.count(view.buffer) == height + 2
+
+
+async def test_selection_in_wrap_mode_covers_every_row_of_its_lines() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        long = LogLine("x" * 250 + " end", "run", START, 0)
+        await feed(pilot, view, [long, *make_lines(3, start=1)])
+        await pilot.press("w", "g", "v")  # the last line on screen: line 3
+        await pilot.press("k", "k", "k")  # up to the long line (three rows)
+        selection = view.lines.selection
+        assert selection is not None
+        assert (selection.low, selection.high) == (0, 3)
+        assert len(selected_rows(view)) == 3 + 3
+        assert view.lines.scroll_y == 0
+        await pilot.press("y")
+        assert app.clipboard.splitlines()[0] == f"run   │ {'x' * 250} end"

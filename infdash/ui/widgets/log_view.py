@@ -5,8 +5,8 @@ Textual's ``RichLog`` keeps ~2.9 KB of segments per line and ``Log`` starts a th
 :class:`~infdash.ui.logs.LogBuffer` (bounded by ``max_lines``, drops counted) and are drawn
 through the Line API, only the rows on screen.  :meth:`LogView.append` takes each batch apart
 into columns at once (so the caller's ``LogLine`` objects die young and do not feed full garbage
-collections) and the view applies what is staged at most once per ``FLUSH_INTERVAL`` (a frame):
-no message per line, one repaint per frame however many lines arrive.
+collections) and the view applies what is staged at most once per ``FLUSH_INTERVAL`` (half a
+frame): no message per line, one repaint per frame however many lines arrive.
 
 Following and pausing (as toolong and k9s do it): the view follows the tail until the user
 scrolls up; then it stays put while lines arrive — also when the cap drops lines above it, the
@@ -19,6 +19,11 @@ Search (``/``) is case-insensitive plain text; matches are highlighted and count
 the top of the view), ``n``/``N`` move between them, ``&`` shows only matching lines, ``escape``
 clears.  ``y`` copies the current line — the current match if there is one, else the last line
 on screen — and ``Y`` every shown line, both as shown (timestamp when on, phase, text).
+``v`` starts a line selection at that same line (vim's visual line mode, less/k9s style): the
+movement keys then move its far end instead of scrolling, ``y`` copies the selected shown lines
+(as ``Y`` does) and ends it, ``escape`` or ``v`` ends it without copying.  Dragging the mouse
+over lines selects them too (a click alone selects nothing).  Selecting pauses following; the
+ends are absolute line indices, so lines the cap drops leave the selection without shifting it.
 ``ctrl+s`` asks for a path and writes the shown lines the same way; it never overwrites: an
 existing name is refused in the dialog and the file is opened exclusively (``"x"``).
 
@@ -33,7 +38,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -62,19 +67,44 @@ from infdash.ui.logs.layout import (
     stamp,
     wrapped_height,
 )
+from infdash.ui.logs.selection import LineSelection
 from infdash.ui.sanitize import clean_line
 
 __all__ = ["LogLine", "LogStatus", "LogView", "SaveLogScreen"]
 
-FLUSH_INTERVAL = 1 / 60
-"""Seconds between queued appends and their application (at most one flush per frame)."""
+FLUSH_INTERVAL = 1 / 120
+"""Least seconds between two flushes of queued appends (two per 60 Hz frame at most).
+
+Not one per frame: Textual paints on a 60 Hz timer that idles while nothing changed, and a
+change that comes after a missed tick is painted at once but the tick after it is skipped
+(``Timer`` with ``skip``), so the screen waits up to two frame periods.  A flood flushed every
+~20 ms (a 60 Hz throttle over 10 ms reads) kept missing ticks: a key pressed then waited ~35 ms
+for its frame (B7 key p99 ~45-50 ms).  Flushed as the reads come, the screen has changed
+before every tick and frames keep to the 60 Hz beat (B7 key p99 ~25 ms).
+"""
 STATUS_INTERVAL = 0.3
 """The status line (badge, dropped, matches) changes at most this often under a flood."""
 _CACHE_SIZE = 512
 
 
+class _Styles(NamedTuple):
+    """The Rich styles a row is drawn with, cached until the theme changes."""
+
+    text: Style
+    phase: Style
+    time: Style
+    match: Style
+    current: Style
+    selected_text: Style
+    selected_phase: Style
+    selected_time: Style
+
+
 class LogLines(ScrollView, can_focus=True):
     """The scrolling body of a :class:`LogView`: shown lines of its buffer, drawn per row."""
+
+    ALLOW_SELECT = False
+    """A drag selects whole lines (ours), not Textual's character selection."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "line_up", "Up", show=False, id="log_view.up", tooltip="Scroll up a line"),
@@ -114,6 +144,14 @@ class LogLines(ScrollView, can_focus=True):
         ),
         Binding("left", "left", "Left", show=False, id="log_view.left", tooltip="Scroll left"),
         Binding("right", "right", "Right", show=False, id="log_view.right", tooltip="Scroll right"),
+        Binding(
+            "escape",
+            "end_selection",
+            "Clear selection",
+            show=False,
+            id="log_view.clear_selection",
+            tooltip="End the selection without copying",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -121,6 +159,7 @@ class LogLines(ScrollView, can_focus=True):
         "log-view--time",
         "log-view--match",
         "log-view--match-current",
+        "log-view--selection",
     }
 
     DEFAULT_CSS = """
@@ -136,28 +175,44 @@ class LogLines(ScrollView, can_focus=True):
         & > .log-view--time { color: $foreground 60%; }
         & > .log-view--match { background: $warning 40%; }
         & > .log-view--match-current { background: $warning 80%; color: $background; }
+        & > .log-view--selection { background: $primary 40%; }
     }
     """
 
-    def __init__(self, buffer: LogBuffer, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        buffer: LogBuffer,
+        on_change: Callable[[], None],
+        on_select: Callable[[], None] | None = None,
+    ) -> None:
+        """Args:
+        buffer: The lines to show.
+        on_change: Called when the status line may need redrawing (the owner throttles it).
+        on_select: Called when the selection changed (a key or a drag: shown at once).
+        """
         super().__init__()
         self.buffer = buffer
         self._on_change = on_change
+        self._on_select = on_select or on_change
         self.following = True
         """Whether new lines scroll the view to the tail."""
         self.new_lines = 0
         """Shown lines that arrived while paused."""
         self.current: int | None = None
         """Absolute index of the current search match, if any."""
+        self.selection: LineSelection | None = None
+        """The selected lines (absolute indices), while selecting."""
+        self._drag: int | None = None
+        """Absolute index of the line under a mouse press, until the button is released."""
         self.wrap = False
         self.timestamps = False
         self.max_width = 0
         """The longest line seen, in characters (horizontal scroll extent)."""
         self._rows: WrapIndex | None = None
         """In wrap mode, where each shown line starts; ``None`` otherwise."""
-        self._cache: OrderedDict[int, Strip] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, bool], Strip] = OrderedDict()
         self._cache_key: tuple[object, ...] = ()
-        self._style_cache: tuple[Style, Style, Style, Style, Style] | None = None
+        self._style_cache: _Styles | None = None
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -193,8 +248,16 @@ class LogLines(ScrollView, can_focus=True):
         return (row, 0) if self._rows is None else self._rows.locate(row)
 
     def _update_virtual_size(self) -> None:
-        width = self.prefix_width + (0 if self.wrap else self.max_width)
-        self.virtual_size = Size(width, self.row_count())
+        size = Size(self.prefix_width + (0 if self.wrap else self.max_width), self.row_count())
+        if size.width != self.virtual_size.width:
+            self.virtual_size = size  # a wider line may show the horizontal scrollbar: layout
+        elif size.height != self.virtual_size.height:
+            # Assigning ``virtual_size`` (a layout reactive) re-lays out the whole screen on
+            # every flush while the log grows, and a log under its cap always grows.  Our own
+            # size does not depend on it (``1fr``, the vertical scrollbar always shown), so
+            # only the scrollbar needs to hear of more lines.
+            self.set_reactive(LogLines.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
 
     def top_line(self) -> int | None:
         """Absolute index of the first line on screen."""
@@ -239,6 +302,8 @@ class LogLines(ScrollView, can_focus=True):
                 self.scroll_to(y=max(0, self.scroll_y - dropped_rows), animate=False)
         if self.current is not None and self.current < self.buffer.dropped:
             self.current = None
+        if self.selection is not None and self.selection.gone(self.buffer):
+            self.selection = None
         self.refresh()
 
     def change_view(self, change: Callable[[], None]) -> None:
@@ -262,6 +327,7 @@ class LogLines(ScrollView, can_focus=True):
         """After :meth:`LogBuffer.clear`: empty, following."""
         self.new_lines = 0
         self.current = None
+        self.selection = None
         self.max_width = 0
         self.following = True
         self.change_view(lambda: None)
@@ -285,7 +351,10 @@ class LogLines(ScrollView, can_focus=True):
             self._on_change()
 
     def follow(self) -> None:
-        """Jump to the tail and follow it."""
+        """Jump to the tail and follow it (ending a selection)."""
+        if self.selection is not None:
+            self.selection = None
+            self._on_select()
         self.following = True
         self.new_lines = 0
         self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -293,10 +362,13 @@ class LogLines(ScrollView, can_focus=True):
         self._on_change()
 
     def _resume_at_end(self) -> None:
-        if not self.following and self.scroll_y >= self.max_scroll_y:
+        if self.selection is None and not self.following and self.scroll_y >= self.max_scroll_y:
             self.follow()
 
     def _scroll_by(self, rows: int) -> None:
+        if self.selection is not None:
+            self._move_cursor(self._cursor_row() + rows)
+            return
         if rows < 0:
             self.pause()
         self.scroll_to(y=max(0, self.scroll_y + rows), animate=False)
@@ -316,10 +388,16 @@ class LogLines(ScrollView, can_focus=True):
         self._scroll_by(max(1, self.scrollable_content_region.height - 1))
 
     def action_top(self) -> None:
+        if self.selection is not None:
+            self._move_cursor(0)
+            return
         self.pause()
         self.scroll_to(y=0, animate=False)
 
     def action_tail(self) -> None:
+        if self.selection is not None:
+            self._move_cursor(self.buffer.shown_count - 1)
+            return
         self.follow()
 
     def action_left(self) -> None:
@@ -357,6 +435,9 @@ class LogLines(ScrollView, can_focus=True):
             )
         index = matches[pick % len(matches)]
         self.current = index
+        if self.selection is not None:
+            self.selection.cursor = index  # as in vim: ``n`` extends the selection
+            self._on_select()
         self.pause()
         shown = self.buffer.shown_row(index)
         if shown is not None:
@@ -376,6 +457,101 @@ class LogLines(ScrollView, can_focus=True):
             return 0, len(matches)
         return bisect_right(matches, self.current - 1) + 1, len(matches)
 
+    # -- selection -----------------------------------------------------------------------------
+
+    def select(self, index: int) -> None:
+        """Start selecting at absolute line ``index`` (pauses following)."""
+        self.pause()
+        self.selection = LineSelection(index, index)
+        self.refresh()
+        self._on_select()
+
+    def end_selection(self) -> None:
+        """Forget the selection (nothing is copied)."""
+        if self.selection is not None:
+            self.selection = None
+            self.refresh()
+            self._on_select()
+
+    def action_end_selection(self) -> None:
+        if self.selection is None:
+            raise SkipAction()  # escape then clears the search (LogView) or leaves the screen
+        self.end_selection()
+
+    def _cursor_row(self) -> int:
+        """The shown row of the selection's moving end (the next shown one if it is hidden)."""
+        assert self.selection is not None
+        row = self.buffer.first_shown_at_or_after(self.selection.cursor)
+        return min(row, max(0, self.buffer.shown_count - 1))
+
+    def _move_cursor(self, row: int) -> None:
+        """Move the selection's moving end to shown ``row`` (clamped) and bring it on screen."""
+        count = self.buffer.shown_count
+        if self.selection is None or count == 0:
+            return
+        row = min(max(0, row), count - 1)
+        self.selection.cursor = self.buffer.shown(row)
+        self._reveal(row)
+        self.refresh()
+        self._on_select()
+
+    def _reveal(self, shown: int) -> None:
+        """Scroll the least that puts shown line ``shown`` on screen (its top if it is taller)."""
+        first = self.row_of(shown)
+        last = self.row_of(shown + 1) - 1
+        height = max(1, self.scrollable_content_region.height)
+        if first < self.scroll_y:
+            self.scroll_to(y=first, animate=False, immediate=True)
+        elif last >= self.scroll_y + height:
+            self.scroll_to(y=min(first, last - height + 1), animate=False, immediate=True)
+
+    def _line_at(self, y: int) -> int | None:
+        """Absolute index of the line drawn at content row ``y`` (clamped to the screen)."""
+        count = self.buffer.shown_count
+        if count == 0:
+            return None
+        y = min(max(0, y), max(1, self.scrollable_content_region.height) - 1)
+        shown, _ = self.locate(min(round(self.scroll_y) + y, max(0, self.row_count() - 1)))
+        return self.buffer.shown(min(shown, count - 1))
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        offset = event.get_content_offset(self)
+        if event.button != 1 or offset is None:
+            return
+        self._drag = self._line_at(offset.y)
+        if self._drag is not None:
+            self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        anchor = self._drag
+        if anchor is None:
+            return
+        y = event.get_content_offset_capture(self).y
+        height = max(1, self.scrollable_content_region.height)
+        if y < 0 or y >= height:  # dragged past an edge: scroll a row that way per move
+            step = -1 if y < 0 else 1
+            self.scroll_to(y=max(0, self.scroll_y + step), animate=False, immediate=True)
+        index = self._line_at(y)
+        if index is None:
+            return
+        selection = self.selection
+        if selection is not None and selection.anchor == anchor:
+            if index == selection.cursor:
+                return
+            selection.cursor = index
+        elif index == anchor:
+            return  # not dragged off the pressed line yet: a click selects nothing
+        else:
+            self.pause()
+            self.selection = LineSelection(anchor, index)
+        self.refresh()
+        self._on_select()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._drag is not None:
+            self._drag = None
+            self.release_mouse()
+
     # -- text ----------------------------------------------------------------------------------
 
     def plain(self, index: int) -> str:
@@ -384,28 +560,35 @@ class LogLines(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------------
 
-    def _styles(self) -> tuple[Style, Style, Style, Style, Style]:
-        """(text, phase, time, match, current match) styles, cached until the theme changes."""
+    def _styles(self) -> _Styles:
+        """Row styles, cached until the theme changes."""
         if self._style_cache is None:
             get = self.get_component_rich_style
-            self._style_cache = (
-                self.rich_style,
-                get("log-view--phase"),
-                get("log-view--time"),
+            text, phase, time = self.rich_style, get("log-view--phase"), get("log-view--time")
+            # only the background of the selection: the text keeps its colours
+            selected = Style(bgcolor=get("log-view--selection").bgcolor)
+            self._style_cache = _Styles(
+                text,
+                phase,
+                time,
                 get("log-view--match"),
                 get("log-view--match-current"),
+                text + selected,
+                phase + selected,
+                time + selected,
             )
         return self._style_cache
 
-    def _text_strip(self, index: int, base: Style, hit: Style) -> Strip:
+    def _text_strip(self, index: int, selected: bool, base: Style, hit: Style) -> Strip:
         """The whole text of a non-ASCII line as a strip (cached: cell widths vary)."""
         key = (self.buffer.term, self.current)
         if key != self._cache_key:
             self._cache.clear()
             self._cache_key = key
-        strip = self._cache.get(index)
+        cached = (index, selected)
+        strip = self._cache.get(cached)
         if strip is not None:
-            self._cache.move_to_end(index)
+            self._cache.move_to_end(cached)
             return strip
         text = self.buffer.text(index)
         segments: list[Segment] = []
@@ -418,18 +601,18 @@ class LogLines(ScrollView, can_focus=True):
         if at < len(text):
             segments.append(Segment(text[at:], base))
         strip = Strip(segments, cell_len(text))
-        self._cache[index] = strip
+        self._cache[cached] = strip
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
         return strip
 
     def _text_segments(
-        self, index: int, start: int, length: int, base: Style, hit: Style
+        self, index: int, selected: bool, start: int, length: int, base: Style, hit: Style
     ) -> tuple[list[Segment], int]:
         """Cells ``start``..``start + length`` of line ``index``: (segments, cells used)."""
         text = self.buffer.text(index)
         if not text.isascii():
-            strip = self._text_strip(index, base, hit).crop(start, start + length)
+            strip = self._text_strip(index, selected, base, hit).crop(start, start + length)
             return list(strip), strip.cell_length
         spans = self.buffer.spans(text) if self.buffer.pattern is not None else ()
         segments = slice_segments(text, spans, start, start + length, base, hit)
@@ -437,11 +620,21 @@ class LogLines(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base, phase_style, time_style, match, current = self._styles()
+        styles = self._styles()
         shown, sub = self.locate(round(self.scroll_y) + y)
         if shown >= self.buffer.shown_count:
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles.text)
         index = self.buffer.shown(shown)
+        selection = self.selection
+        selected = selection is not None and selection.low <= index <= selection.high
+        if selected:
+            base, phase_style, time_style = (
+                styles.selected_text,
+                styles.selected_phase,
+                styles.selected_time,
+            )
+        else:
+            base, phase_style, time_style = styles.text, styles.phase, styles.time
         prefix_width = self.prefix_width
         segments: list[Segment] = []
         if sub:
@@ -452,8 +645,8 @@ class LogLines(ScrollView, can_focus=True):
             segments.append(Segment(phase_column(self.buffer.phase_of(index)), phase_style))
         text_width = max(0, width - prefix_width)
         start = sub * text_width if self.wrap else round(self.scroll_x)
-        hit = current if index == self.current else match
-        body, used = self._text_segments(index, start, text_width, base, hit)
+        hit = styles.current if index == self.current else styles.match
+        body, used = self._text_segments(index, selected, start, text_width, base, hit)
         segments.extend(body)
         used += prefix_width
         if used < width:
@@ -519,7 +712,11 @@ class LogStatus(Widget):
     up in key latency (B7).
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"log-status--badge", "log-status--dropped"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "log-status--badge",
+        "log-status--dropped",
+        "log-status--selection",
+    }
 
     DEFAULT_CSS = """
     LogStatus {
@@ -528,6 +725,7 @@ class LogStatus(Widget):
         color: $foreground 70%;
         & > .log-status--badge { background: $accent; color: $background; }
         & > .log-status--dropped { color: $warning; }
+        & > .log-status--selection { background: $primary 40%; color: $foreground; }
     }
     """
 
@@ -539,16 +737,21 @@ class LogStatus(Widget):
     """The search position and count, or empty."""
     dropped = ""
     """``N older lines dropped``, or empty."""
+    selected = ""
+    """``N lines selected (y copies, esc clears)`` while selecting, else empty."""
 
-    def show(self, state: str, badge: str, matches: str, dropped: str) -> None:
+    def show(self, state: str, badge: str, matches: str, dropped: str, selected: str = "") -> None:
         """Set the parts; repaint when one changed."""
-        parts = (state, badge, matches, dropped)
-        if parts != (self.state, self.badge, self.matches, self.dropped):
-            self.state, self.badge, self.matches, self.dropped = parts
+        parts = (state, badge, matches, dropped, selected)
+        if parts != (self.state, self.badge, self.matches, self.dropped, self.selected):
+            self.state, self.badge, self.matches, self.dropped, self.selected = parts
             self.refresh()
 
     def render(self) -> Text:
         text = Text(self.state, no_wrap=True, overflow="ellipsis")
+        if self.selected:
+            text.append("  ")
+            text.append(self.selected, self.get_component_rich_style("log-status--selection"))
         if self.badge:
             text.append("  ")
             text.append(self.badge, self.get_component_rich_style("log-status--badge"))
@@ -561,7 +764,7 @@ class LogStatus(Widget):
 
 
 class LogView(Widget):
-    """A task log: follow/pause, phase filter, search, wrap, timestamps, copy and save."""
+    """A task log: follow/pause, phase filter, search, wrap, timestamps, select, copy, save."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="log_view.search", tooltip="Search the log"),
@@ -587,7 +790,18 @@ class LogView(Widget):
             "t", "toggle_timestamps", "Times", id="log_view.timestamps", tooltip="Show timestamps"
         ),
         Binding(
-            "y", "copy_line", "Copy line", id="log_view.copy_line", tooltip="Copy the current line"
+            "v",
+            "select",
+            "Select",
+            id="log_view.select",
+            tooltip="Select lines from the current one: move to extend, y copies, escape ends",
+        ),
+        Binding(
+            "y",
+            "copy_line",
+            "Copy",
+            id="log_view.copy_line",
+            tooltip="Copy the selected lines, else the current line",
         ),
         Binding(
             "Y",
@@ -643,7 +857,7 @@ class LogView(Widget):
         self._status_timer: Timer | None = None
         self._status_at = -1e9
         self._flushed_at = -1e9
-        self.lines = LogLines(self.buffer, self._status_soon)
+        self.lines = LogLines(self.buffer, self._status_soon, self._update_status)
         """The scrolling body (focus target)."""
         self.status = LogStatus(id="log-status")
         """The status line under the body."""
@@ -775,7 +989,11 @@ class LogView(Widget):
                 matches += " · only matches"
         dropped = self.buffer.dropped
         text = f"{dropped:,} older line{'s' * (dropped != 1)} dropped" if dropped else ""
-        self.status.show(state, badge, matches, text)
+        selected = ""
+        if body.selection is not None:
+            count = body.selection.count(self.buffer)
+            selected = f"{count:,} line{'s' * (count != 1)} selected (y copies, esc clears)"
+        self.status.show(state, badge, matches, text, selected)
 
     # -- search input --------------------------------------------------------------------------
 
@@ -853,13 +1071,43 @@ class LogView(Widget):
             return current
         return self.lines.bottom_line()
 
+    def selected_text(self) -> list[str]:
+        """The selected shown lines, as shown (empty when nothing is selected)."""
+        selection = self.lines.selection
+        if selection is None:
+            return []
+        plain = self.lines.plain
+        return [plain(index) for index in selection.indices(self.buffer)]
+
+    def action_select(self) -> None:
+        if self.lines.selection is not None:
+            self.lines.end_selection()
+            return
+        index = self.current_line()
+        if index is None:
+            self.notify("Nothing to select.")
+            return
+        self.lines.select(index)
+
     def action_copy_line(self) -> None:
+        if self.lines.selection is not None:
+            self._copy_selection()
+            return
         index = self.current_line()
         if index is None:
             self.notify("Nothing to copy.")
             return
         self.app.copy_to_clipboard(self.lines.plain(index))
         self.notify("Copied 1 line.")
+
+    def _copy_selection(self) -> None:
+        lines = self.selected_text()
+        self.lines.end_selection()
+        if not lines:
+            self.notify("Nothing selected: the selected lines were dropped or filtered out.")
+            return
+        self.app.copy_to_clipboard("\n".join(lines))
+        self.notify(f"Copied {len(lines):,} line{'s' * (len(lines) != 1)}.")
 
     def action_copy_all(self) -> None:
         self.flush()
