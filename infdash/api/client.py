@@ -197,8 +197,9 @@ class InferenceClient:
         not waited for: the error is raised with ``retry_after`` set.
 
         ``parse_off_loop``: for answers big enough to stall the event loop, a successful body
-        is decoded in a worker thread and its data passed through this function there too
-        (one hop); the envelope carries what it returns.
+        is decoded in a worker thread, one list item at a time so the loop can take the GIL
+        between items (:mod:`infdash.api.jsonwalk`), and its data passed through this function
+        there too (one hop); the envelope carries what it returns.
         """
         method = method.upper()
         if idempotent is None:
@@ -336,8 +337,12 @@ class InferenceClient:
 def _parse_success_with(
     parse: Callable[[Any], Any], response: httpx.Response, method: str, path: str
 ) -> Envelope:
-    """:func:`parse_success`, then ``parse`` of its data (run in a worker thread)."""
-    envelope = parse_success(response, method, path)
+    """:func:`parse_success`, then ``parse`` of its data (run in a worker thread).
+
+    The body is decoded stepwise: one ``json.loads`` of a 2.8 MB page would hold the GIL, and
+    so stall the event loop, for ~25 ms even here.
+    """
+    envelope = parse_success(response, method, path, stepwise=True)
     return Envelope(parse(envelope.data), envelope.messages)
 
 
