@@ -768,7 +768,10 @@ class LogView(Widget):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", id="log_view.search", tooltip="Search the log"),
-        Binding("n", "next_match", "Next", id="log_view.next_match", tooltip="Next match"),
+        # Footer room is shared with the screen's keys: the rarer ones show in the key panel (?).
+        Binding(
+            "n", "next_match", "Next", show=False, id="log_view.next_match", tooltip="Next match"
+        ),
         Binding(
             "N",
             "previous_match",
@@ -781,13 +784,21 @@ class LogView(Widget):
             "ampersand",
             "filter_matches",
             "Only matches",
+            show=False,
             id="log_view.filter_matches",
             tooltip="Show only lines that match the search (toggle)",
         ),
         Binding("f", "toggle_follow", "Follow", id="log_view.follow", tooltip="Follow or pause"),
-        Binding("w", "toggle_wrap", "Wrap", id="log_view.wrap", tooltip="Wrap long lines"),
         Binding(
-            "t", "toggle_timestamps", "Times", id="log_view.timestamps", tooltip="Show timestamps"
+            "w", "toggle_wrap", "Wrap", show=False, id="log_view.wrap", tooltip="Wrap long lines"
+        ),
+        Binding(
+            "t",
+            "toggle_timestamps",
+            "Times",
+            show=False,
+            id="log_view.timestamps",
+            tooltip="Show timestamps",
         ),
         Binding(
             "v",
