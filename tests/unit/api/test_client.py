@@ -343,8 +343,8 @@ async def test_list_is_retried_as_a_read() -> None:
     assert len(rec.requests) == 2
 
 
-async def test_list_rows_reads_a_page_in_a_worker_thread() -> None:
-    """``tasks.list_rows``: the caller's parser, a 5xx retried as a read, and the body decoded
+async def test_list_page_off_loop_reads_a_page_in_a_worker_thread() -> None:
+    """``list_page(off_loop=True)``: the parser, a 5xx retried as a read, the body decoded
     and parsed off the event loop's thread (only messages come back to the loop)."""
     threads: list[int] = []
 
@@ -363,7 +363,7 @@ async def test_list_rows_reads_a_page_in_a_worker_thread() -> None:
     rec.add("POST", "/tasks/list", json_response(503, PROBLEM_503), json_response(200, body))
     client, _ = make_client(rec, on_message=lambda m: seen.append((m.code, threading.get_ident())))
     async with client:
-        page = await client.tasks.list_rows(parse, limit=3, cursor="c1")
+        page = await client.list_page("/tasks/list", parse, off_loop=True, limit=3, cursor="c1")
     loop_thread = threading.get_ident()
     assert page.items == ("row:task_1", "row:task_2")
     assert page.skipped == 1

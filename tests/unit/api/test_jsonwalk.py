@@ -328,7 +328,7 @@ def test_parse_success_stepwise_matches_parse_success(content: bytes) -> None:
     assert parse(stepwise=True) == parse(stepwise=False)
 
 
-async def test_list_rows_decodes_the_page_stepwise(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_off_loop_page_decodes_stepwise(monkeypatch: pytest.MonkeyPatch) -> None:
     decoded: list[bytes] = []
 
     def spy(content: bytes) -> Any:
@@ -350,7 +350,7 @@ async def test_list_rows_decodes_the_page_stepwise(monkeypatch: pytest.MonkeyPat
 
     client, _ = make_client(rec)
     async with client:
-        page = await client.tasks.list_rows(parse, limit=3)
+        page = await client.list_page("/tasks/list", parse, off_loop=True, limit=3)
     assert page.items == ("t1", "t2")
     assert page.skipped == 1
     assert page.next_cursor == "c2"
