@@ -12,8 +12,9 @@ Reported, median of 3 runs: wall time for the whole walk; and, from one separate
 parsed tasks and its peak while paging. For the task list's way, 3 more runs with a 1 ms
 ticker on the loop report the loop's lag while pages arrive, p50/p99/max each the median of
 the runs (B2 wants p99 <= 50 ms; printed, not gated: the canned server shares the loop). The
-worker thread decodes a page item by item (``infdash.api.jsonwalk``) so it gives the GIL back
-between items; one ``json.loads`` of the whole page held it for ~25 ms.
+task list decodes pages on the loop for now (``TasksApi.list_rows`` says why), so the lag
+includes each page's decode; the off-loop, item-by-item decoder (``infdash.api.jsonwalk``)
+measured p99 ~33 ms for a ~10 % slower walk.
 
 Targets: the whole walk <= 3.0 s (performance.md B2 allows 1.5 s for 50k in pages of 10,000;
 pages of 1,000 cost 50 round trips) and <= 100 MiB retained (B17 sets 120 MiB for 50k tasks
