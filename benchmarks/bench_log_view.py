@@ -41,6 +41,7 @@ Run: ``python -m benchmarks.bench_log_view``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import statistics
@@ -182,24 +183,31 @@ async def flood(
 
 
 async def typist(
-    app: App[Any], probe: FrameProbe, keys: tuple[tuple[str, Callable[[], bool]], ...]
+    app: App[Any],
+    probe: FrameProbe,
+    keys: tuple[tuple[str, Callable[[], bool]], ...],
+    stop: asyncio.Event,
 ) -> list[float]:
-    """Press ``keys`` in turn every 100 ms until cancelled; key → frame seconds."""
+    """Press ``keys`` in turn every 100 ms until ``stop`` is set; key → frame seconds.
+
+    Stopped by an event, not ``Task.cancel()``: on Python 3.11 ``asyncio.wait_for`` swallows a
+    cancellation that arrives as its future completes, and the typist then typed on forever
+    (the module hung after B7 now and then).
+    """
     samples: list[float] = []
     n = 0
-    try:
-        while True:
-            key, effect = keys[n % len(keys)]
-            painted = probe.when(effect)
-            sent = send_key(app, key)
-            try:
-                samples.append(await asyncio.wait_for(painted, KEY_TIMEOUT) - sent)
-            except TimeoutError:
-                samples.append(KEY_TIMEOUT)
-            n += 1
-            await asyncio.sleep(KEY_GAP)
-    except asyncio.CancelledError:
-        return samples
+    while not stop.is_set():
+        key, effect = keys[n % len(keys)]
+        painted = probe.when(effect)
+        sent = send_key(app, key)
+        try:
+            samples.append(await asyncio.wait_for(painted, KEY_TIMEOUT) - sent)
+        except TimeoutError:
+            samples.append(KEY_TIMEOUT)
+        n += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), KEY_GAP)
+    return samples
 
 
 def lost(view: LogView, sent: int) -> int:
@@ -232,13 +240,14 @@ async def run_flood(
         view = app.query_one(LogView)
         await ready(app, probe)
         keys = (("up", lambda: not view.following), ("end", lambda: view.following))
-        typing = asyncio.create_task(typist(app, probe, keys))
+        stop = asyncio.Event()
+        typing = asyncio.create_task(typist(app, probe, keys, stop))
         frames_before = len(probe.frames)
         sent, samples, elapsed = await flood(
             probe, view.append, lambda: view.buffer.total, per_batch, seconds, limit=limit
         )
         fps = (len(probe.frames) - frames_before) / elapsed
-        typing.cancel()
+        stop.set()
         typed = await typing
         view.flush()
         missing = lost(view, sent)
@@ -384,11 +393,12 @@ async def run_richlog(per_batch: int, seconds: float) -> dict[str, float]:
             ("home", lambda: log.scroll_y == 0),
             ("end", lambda: log.scroll_y >= log.max_scroll_y),
         )
-        typing = asyncio.create_task(typist(app, probe, keys))
+        stop = asyncio.Event()
+        typing = asyncio.create_task(typist(app, probe, keys, stop))
         sent, samples, elapsed = await flood(
             probe, write, lambda: len(log.lines), per_batch, seconds
         )
-        typing.cancel()
+        stop.set()
         typed = await typing
     return {
         "rate": sent / elapsed,
