@@ -284,27 +284,32 @@ class TaskDetailScreen(Screen[None]):
         """Once a second: durations and the cost estimate tick; a queued task is explained."""
         task = self.current_task
         if task is not None:
-            self._show(task)
+            self._show_clocked(task)
 
     # -- overview ------------------------------------------------------------------------
 
     def _show(self, task: Task) -> None:
-        now = self.services.now()
-        pairs = summary(task, now)
-        width = max(len(label) for label, _ in pairs)
-        text = "\n".join(f"{label:<{width}}  {value}" for label, value in pairs)
-        self.query_one("#detail-summary", Static).update(text)
+        """Everything: after the task changed (the tick redraws only what the clock moves)."""
+        self._show_clocked(task)
         self.query_one("#detail-head", Static).update(
             f"{clean_line(task.id)} · {clean_line(task.app_ref) or '—'} · {task.status_label}"
         )
-        self.query_one("#detail-cost", Static).update(f"{'Cost':<{width}}  {self._cost_line(task)}")
         self.query_one("#detail-history", Static).update("\n".join(history(task)) or "—")
         self.query_one("#detail-input", Static).update(pretty_json(task.input))
         self.query_one("#detail-output", Static).update(pretty_json(task.output))
         self._show_files(task)
         self._show_error(task)
-        self._show_queue(task)
         self.sub_title = f"{clean_line(task.app_ref)} · {task.status_label}"
+
+    def _show_clocked(self, task: Task) -> None:
+        """What moves with the clock: times, duration, the cost estimate, the queue question.
+        Input and output JSON are not re-serialised every second."""
+        pairs = summary(task, self.services.now())
+        width = max(len(label) for label, _ in pairs)
+        text = "\n".join(f"{label:<{width}}  {value}" for label, value in pairs)
+        self.query_one("#detail-summary", Static).update(text)
+        self.query_one("#detail-cost", Static).update(f"{'Cost':<{width}}  {self._cost_line(task)}")
+        self._show_queue(task)
 
     def _show_error(self, task: Task) -> None:
         meaning = failure_meaning(task.error) if task.error else None
