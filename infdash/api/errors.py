@@ -92,6 +92,21 @@ class StreamIdleError(StreamError):
     hint = "reconnecting"
 
 
+class StreamOversizedError(StreamError):
+    """An event was larger than the stream's cap: dropped, and the connection closed (R24).
+
+    Reading on would mean skipping megabytes of a frame nobody will use, so the connection is
+    recycled instead.  ``resume_id`` is the id the dropped event carried when its ``id:`` line
+    came before the oversized data (SSE): resuming from it skips the event rather than having
+    the server send it again."""
+
+    hint = "reconnecting"
+
+    def __init__(self, message: str, *, resume_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.resume_id = resume_id
+
+
 class UnexpectedResponseError(ApiError):
     """A success status with a body that is not the JSON the API sends (e.g. a proxy page)."""
 

@@ -27,6 +27,7 @@ from infdash.api.errors import (
     RateLimitedError,
     StreamContentError,
     StreamError,
+    StreamOversizedError,
     UnauthorizedError,
 )
 from infdash.api.retry import retry_delay
@@ -49,6 +50,8 @@ class StreamReconnecting:
     attempt: int
     delay: float
     reason: str
+    oversized: bool = False
+    """The connection was recycled after an event over the size cap was dropped (R24)."""
 
 
 class NoContent(Exception):
@@ -147,14 +150,16 @@ class ReconnectingStream(Generic[E]):
         """Fetch the resource over REST after a connection ended; an event if it changed."""
         return None
 
-    def _reconnecting(self, attempt: int, delay: float, reason: str) -> E | StreamReconnecting:
-        return StreamReconnecting(attempt, delay, reason)
+    def _reconnecting(
+        self, attempt: int, delay: float, reason: str, oversized: bool = False
+    ) -> E | StreamReconnecting:
+        return StreamReconnecting(attempt, delay, reason, oversized)
 
     async def _run(self) -> AsyncGenerator[E | StreamReconnecting, None]:
         failures = 0
         while True:
             limited: RateLimitedError | None = None
-            stop = False
+            stop = oversized = False
             self._progress = False
             try:
                 async with aclosing(self._connect_once()) as events:
@@ -169,6 +174,11 @@ class ReconnectingStream(Generic[E]):
                 stop, reason = True, "server asked not to reconnect (204)"
             except RateLimitedError as exc:
                 reason, limited = str(exc), exc
+            except StreamOversizedError as exc:
+                reason, oversized = exc.message, True
+                if exc.resume_id is not None and exc.resume_id != self.last_event_id:
+                    self.last_event_id = exc.resume_id  # resume past it, not into it again
+                    self._progress = True
             except StreamContentError:
                 # A wrong content type will not fix itself: reconcile, then say so.
                 update = await self._reconcile()
@@ -201,7 +211,7 @@ class ReconnectingStream(Generic[E]):
                 raise limited or StreamError(f"not reconnecting: {reason}", path=self.path)
             if retry_after is None and failures == 1 and self.server_retry is not None:
                 delay = self.server_retry  # the server's SSE ``retry:`` for the first attempt
-            yield self._reconnecting(failures, delay, reason)
+            yield self._reconnecting(failures, delay, reason, oversized)
             await self._client.sleep(delay)
 
     @asynccontextmanager
@@ -231,4 +241,5 @@ class ReconnectingStream(Generic[E]):
         self.stats.frames += stats.frames
         self.stats.heartbeats += stats.heartbeats
         self.stats.malformed += stats.malformed
+        self.stats.oversized += stats.oversized
         self.stats.bytes += stats.bytes

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 import httpx
 
-from infdash.api.errors import StreamIdleError
+from infdash.api.errors import StreamIdleError, StreamOversizedError
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_IDLE_TIMEOUT = 30.0
@@ -59,6 +59,9 @@ class StreamStats:
     frames: int = 0
     heartbeats: int = 0
     malformed: int = 0
+    """Frames skipped: bad JSON, a wrong shape, or too large (``oversized`` counts those)."""
+    oversized: int = 0
+    """Events dropped because a line of theirs passed ``MAX_LINE_BYTES`` (R24)."""
     bytes: int = 0
 
 
@@ -183,6 +186,14 @@ class _LineSplitter:
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
+def _count_dropped(lines: _LineSplitter, stats: StreamStats) -> None:
+    """Move the splitter's dropped-line count into the stats (malformed and oversized)."""
+    if lines.dropped:
+        stats.malformed += lines.dropped
+        stats.oversized += lines.dropped
+        lines.dropped = 0
+
+
 class SSEParser:
     """Incremental ``text/event-stream`` parser (WHATWG rules, see module docstring)."""
 
@@ -202,16 +213,13 @@ class SSEParser:
     def feed(self, chunk: bytes) -> list[StreamFrame]:
         self.stats.bytes += len(chunk)
         lines = self._lines.split(chunk)
-        if self._lines.dropped:  # counted at once: the stream may be closed before EOF
-            self.stats.malformed += self._lines.dropped
-            self._lines.dropped = 0
+        _count_dropped(self._lines, self.stats)  # at once: the stream may be closed before EOF
         return self._process(lines)
 
     def flush(self) -> list[StreamFrame]:
         # A half-received event at EOF is dropped (spec); a complete last line is still a field.
         self._process(self._lines.flush())
-        self.stats.malformed += self._lines.dropped
-        self._lines.dropped = 0
+        _count_dropped(self._lines, self.stats)
         return []
 
     def _process(self, lines: list[str]) -> list[StreamFrame]:
@@ -276,15 +284,12 @@ class NDJSONParser:
     def feed(self, chunk: bytes) -> list[StreamFrame]:
         self.stats.bytes += len(chunk)
         lines = self._lines.split(chunk)
-        if self._lines.dropped:  # counted at once: the stream may be closed before EOF
-            self.stats.malformed += self._lines.dropped
-            self._lines.dropped = 0
+        _count_dropped(self._lines, self.stats)  # at once: the stream may be closed before EOF
         return self._process(lines)
 
     def flush(self) -> list[StreamFrame]:
         frames = self._process(self._lines.flush())
-        self.stats.malformed += self._lines.dropped
-        self._lines.dropped = 0
+        _count_dropped(self._lines, self.stats)
         return frames
 
     def _process(self, lines: list[str]) -> list[StreamFrame]:
@@ -328,6 +333,10 @@ def _opt_id(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def make_parser(fmt: str) -> SSEParser | NDJSONParser:
     if fmt == "sse":
         return SSEParser()
@@ -348,9 +357,14 @@ async def read_frames(
     The event-level watchdog raises :class:`StreamIdleError` when no complete frame (heartbeats
     included) arrived for ``idle_timeout`` seconds — also when bytes keep trickling in without
     ever completing a frame (slow loris), which a read timeout alone would never catch.
+
+    An event larger than ``MAX_LINE_BYTES`` raises :class:`StreamOversizedError` once the
+    frames before it are yielded (R24): the caller recycles the connection rather than read
+    the rest of a frame it drops.
     """
     chunks = response.aiter_bytes().__aiter__()
     deadline = clock() + idle_timeout
+    oversized = parser.stats.oversized
     try:
         while True:
             remaining = deadline - clock()
@@ -368,6 +382,11 @@ async def read_frames(
                 deadline = clock() + idle_timeout
                 for frame in frames:
                     yield frame
+            if parser.stats.oversized != oversized:
+                raise StreamOversizedError(
+                    f"dropped an event larger than {_size(MAX_LINE_BYTES)}",
+                    resume_id=parser.last_event_id,
+                )
         for frame in parser.flush():
             yield frame
     finally:

@@ -55,6 +55,7 @@ from infdash.scheduler.snapshot import Snapshot, take_snapshot
 from infdash.scheduler.store import Store
 from infdash.scheduler.stores import Stores, chat_store, engine_store, task_store
 from infdash.scheduler.streams import (
+    DropListener,
     FocusedStreams,
     LogListener,
     Sleep,
@@ -225,12 +226,15 @@ class Scheduler:
             return None
         return max(0.0, self._clock() - entry.fresh_at)
 
-    def listen_logs(self, task_id: str, listener: LogListener) -> Callable[[], None]:
+    def listen_logs(
+        self, task_id: str, listener: LogListener, on_dropped: DropListener | None = None
+    ) -> Callable[[], None]:
         """Hear the new log entries of ``task_id``'s stream (only while it is FOCUSED, which is
-        when the scheduler streams it): ``listener(new_logs)`` per batch, each entry once.
+        when the scheduler streams it): ``listener(new_logs)`` per batch, each entry once, and
+        ``on_dropped()`` per event dropped for its size (R24).
         Returns the unlisten function.  Pair it with a ``/logs`` backfill (see
         ``infdash.ui.detail.logs.LogFeed``) for the history and the polling fallback."""
-        return self.streams.listen_logs(task_id, listener)
+        return self.streams.listen_logs(task_id, listener, on_dropped)
 
     # -- user actions --------------------------------------------------------------------
 

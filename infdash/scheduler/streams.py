@@ -43,6 +43,9 @@ from infdash.scheduler.subscriptions import ResourceKey, Transport
 Sleep = Callable[[float], Awaitable[None]]
 LogListener = Callable[[tuple[TaskLog, ...]], None]
 """Hears the log entries a focused task's stream delivered that it had not delivered before."""
+DropListener = Callable[[], None]
+"""Hears that a focused task's stream dropped an event too large to read and reconnected (R24):
+whatever that event carried is missing unless ``/logs`` has it."""
 _log = logging.getLogger(__name__)
 
 
@@ -164,10 +167,12 @@ class FocusedStreams(Supervised):
         self.live: set[ResourceKey] = set()
         """Keys whose stream is connected and delivering."""
         self.failures: dict[ResourceKey, int] = {}
-        self._log_listeners: dict[str, list[LogListener]] = {}
+        self._log_listeners: dict[str, list[tuple[LogListener, DropListener | None]]] = {}
         self._log_ids: dict[str, set[str]] = {}  # entries handed to a task's listeners
 
-    def listen_logs(self, task_id: str, listener: LogListener) -> Callable[[], None]:
+    def listen_logs(
+        self, task_id: str, listener: LogListener, on_dropped: DropListener | None = None
+    ) -> Callable[[], None]:
         """Call ``listener`` with every batch of new log entries the stream of ``task_id``
         delivers (``TaskUpdate.new_logs``, deduped by log id by the stream, also across its
         reconnects; the reconcile GET's missed entries included).  A stream started while
@@ -175,14 +180,16 @@ class FocusedStreams(Supervised):
         written since the listener's history from ``/logs``, so lines never come out of order.
         Only a FOCUSED task is streamed: nothing arrives otherwise (the listener then
         backfills from ``/logs``).
+        ``on_dropped()`` hears each event the stream dropped for its size (R24).
         Returns the function that removes the listener.  A listener that raises is logged and
         kept: a display bug must not stop the stream."""
-        self._log_listeners.setdefault(task_id, []).append(listener)
+        entry = (listener, on_dropped)
+        self._log_listeners.setdefault(task_id, []).append(entry)
 
         def unlisten() -> None:
             listeners = self._log_listeners.get(task_id)
-            if listeners is not None and listener in listeners:
-                listeners.remove(listener)
+            if listeners is not None and entry in listeners:
+                listeners.remove(entry)
                 if not listeners:
                     del self._log_listeners[task_id]
                     self._log_ids.pop(task_id, None)
@@ -196,11 +203,21 @@ class FocusedStreams(Supervised):
         if not listeners:
             return
         self._log_ids.setdefault(key.id, set()).update(log.id for log in event.new_logs if log.id)
-        for listener in list(listeners):
+        for listener, _ in list(listeners):
             try:
                 listener(event.new_logs)
             except Exception:
                 _log.exception("log listener of task %s failed", key.id)
+
+    def _emit_dropped(self, key: ResourceKey) -> None:
+        listeners = self._log_listeners.get(key.id) if key.kind == "task" else None
+        for _, on_dropped in list(listeners or ()):
+            if on_dropped is None:
+                continue
+            try:
+                on_dropped()
+            except Exception:
+                _log.exception("drop listener of task %s failed", key.id)
 
     def sync(self, allowed: bool) -> None:
         """Start streams for focused resources that lack one; stop the rest."""
@@ -287,6 +304,8 @@ class FocusedStreams(Supervised):
         reconnects = 0
         async for event in events:
             if isinstance(event, StreamReconnecting):
+                if event.oversized:
+                    self._emit_dropped(key)
                 self._fallback(key)
                 reconnects += 1
                 if reconnects > self.policy.max_reconnects:

@@ -111,6 +111,10 @@ class FaultConfig:
     """Slow loris (R18): open task streams send one byte (a space, never ending a frame) in
     place of each heartbeat and swallow their events, so bytes keep arriving but no frame
     ever completes. Pair with a short ``heartbeat_interval`` (4 s in the reference)."""
+    stream_oversized_event: int = 0
+    """One-shot (R24): the next task stream to open sends, after its snapshot or replay, one
+    extra event of about this many bytes — a log entry of a single huge line, never stored in
+    the task, so ``/logs`` does not have it — then goes on as usual.  Reset to 0 once sent."""
     stream_ignore_last_event_id: bool = False
     """Streams replay from the start whatever ``Last-Event-ID`` says (R12)."""
     stream_status: int | None = None

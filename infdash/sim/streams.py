@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -65,6 +65,19 @@ class Framer:
             return (_json({"data": ev.data, "fields": ev.fields}) + "\n").encode()
         head = "" if self.typed else f"id: {ev.seq}\n"
         return f"{head}event: {ev.kind}\ndata: {_json(ev.data)}\n\n".encode()
+
+    def oversized(self, task: Task, size: int, chunk: int = 1 << 16) -> Iterator[bytes]:
+        """An event of ``size`` bytes (at least its frame), in pieces: one huge log line (R24)."""
+        body = _json({"id": task.id, "logs": [{"id": f"log_oversized_{task.seq}", "content": ""}]})
+        head, tail = body.encode().rsplit(b'""', 1)
+        if not self.ndjson:
+            head = f"id: {task.seq}\nevent: update\ndata: ".encode() + head
+        end = b'"' + tail + (b"\n" if self.ndjson else b"\n\n")
+        yield head + b'"'
+        fill = max(0, size - len(head) - 1 - len(end))
+        for at in range(0, fill, chunk):
+            yield b"x" * min(chunk, fill - at)
+        yield end
 
     def heartbeat(self) -> bytes:
         """Liveness frame."""
@@ -219,6 +232,13 @@ class TaskStream(_StreamBase):
             if event.terminal:
                 await writer.raw(framer.done())
                 return
+        if faults.stream_oversized_event > 0:
+            size, faults.stream_oversized_event = faults.stream_oversized_event, 0
+            for piece in framer.oversized(task, size):
+                await asyncio.sleep(0)  # let the disconnect watcher run: sends to a gone
+                if sub.closed:  # client return at once, so this loop would never yield
+                    return
+                await writer.raw(piece)
         sent = replay[-1].seq if replay else task.seq
         while True:
             item = await sub.get()

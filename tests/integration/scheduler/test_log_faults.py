@@ -1,4 +1,5 @@
-"""The task detail's log path under stream faults (performance.md §6: R11, R12, R17–R19, R23).
+"""The task detail's log path under stream faults (performance.md §6: R11, R12, R17–R19, R23,
+R24).
 
 Simulator → focused task stream (``FocusedStreams``) → ``Scheduler.listen_logs`` → ``LogFeed``
 (backfill from ``/logs``, live entries, ``tick`` catch-ups).  Every test numbers its lines and
@@ -111,7 +112,9 @@ class Follower:
         """How many of them came live from the stream."""
         self.ticked: list[LogLine] = []
         """The ones that came from ``tick`` catch-ups."""
-        self._detach = self.feed.attach(sched, self._hear)
+        self.dropped = 0
+        """Events the stream dropped for their size (the feed's ``on_dropped``)."""
+        self._detach = self.feed.attach(sched, self._hear, self._dropped)
         self._next_tick = harness.vt.now
 
     @property
@@ -125,6 +128,9 @@ class Follower:
     def _hear(self, lines: list[LogLine]) -> None:
         self.got.extend(lines)
         self.heard += len(lines)
+
+    def _dropped(self) -> None:
+        self.dropped += 1
 
     def texts(self) -> list[str]:
         return [line.text for line in self.got]
@@ -407,6 +413,38 @@ async def test_r23_split_utf8_in_log_lines_is_reassembled(
             assert follower.texts() == texts
             assert follower.heard == len(texts)
             await follower.check_exact(client)
+        finally:
+            await sched.stop()
+
+
+# -- R24: one 20 MB event --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_r24_a_20_mb_event_is_dropped_said_and_the_stream_recycled(
+    harness: SimHarness, fmt: StreamFormat
+) -> None:
+    """The first connection sends its snapshot, then one 20 MB log event: the client drops it
+    at the 8 MiB cap, closes that connection and reconnects; the listener hears of the drop
+    once, and the lines before and after it all arrive, in order, once."""
+    (tid,) = open_tasks(harness.sim, 1)
+    history(harness, tid)
+    fault(harness, stream_oversized_event=20 * 2**20)
+    async with client_for(harness, fmt) as client:
+        sched, follower = await start_following(harness, client, tid, wait_live=False)
+        try:
+            assert await harness.until(lambda: follower.dropped == 1)  # 8 MiB over loopback
+            await follower.step()  # the reconnect's wait
+            assert len(stream_connects(harness, tid)) == 2
+            heard = follower.heard
+            write_log(harness, tid, "after the giant")  # the new connection delivers it live
+            assert await harness.until(lambda: "after the giant" in follower.texts())
+            assert follower.heard == heard + 1
+            assert follower.live
+            await follower.check_exact(client)
+            assert follower.dropped == 1
+            assert len(stream_connects(harness, tid)) == 2
+            assert not any("x" * 100 in text for text in follower.texts())
         finally:
             await sched.stop()
 

@@ -196,3 +196,39 @@ def test_stall_trickle_and_heartbeat_only_on_an_open_stream(sim: SimServer) -> N
         assert seq is not None
         assert seq > silent  # what was swallowed is not sent later on this connection
         assert frames.raw.count(b"event:") == 2
+
+
+def _events(frames: Frames, count: int) -> list[bytes]:
+    """The next ``count`` event frames (SSE ``retry:`` and comment frames skipped)."""
+    out: list[bytes] = []
+    while len(out) < count and (frame := frames.next()) is not None:
+        if not frame.startswith((b"retry:", b":")):
+            out.append(frame)
+    return out
+
+
+@pytest.mark.parametrize("ndjson", [False, True], ids=["sse", "ndjson"])
+def test_one_oversized_event_once(sim: SimServer, ndjson: bool) -> None:
+    """R24: the next stream sends its snapshot, then one huge log event (not stored in the
+    task), then goes on as usual; the fault is spent, so the stream after that has none."""
+    end = b"\n" if ndjson else b"\n\n"
+    headers = NDJSON if ndjson else {}
+    with client(sim) as c:
+        task_id = run(c, "infsh/echo")
+        _set(sim, stream_oversized_event=300_000)
+        with c.stream("GET", f"/tasks/{task_id}/stream", headers=headers) as r:
+            snapshot, giant = _events(Frames(r, ndjson=ndjson), 2)
+        assert len(snapshot) < 10_000
+        assert len(giant) + len(end) == 300_000
+        body = json.loads(giant if ndjson else sse_fields(giant)["data"])
+        (entry,) = body["logs"]
+        assert set(entry["content"]) == {"x"}
+        assert sim.call(lambda w: w.faults.stream_oversized_event) == 0
+        logs = c.get(f"/tasks/{task_id}/logs").json()["data"]["logs"]
+        assert entry["id"] not in {log["id"] for log in logs}
+        with c.stream("GET", f"/tasks/{task_id}/stream", headers=headers) as r:
+            frames = Frames(r, ndjson=ndjson)
+            sim.advance(30)  # the task finishes: the stream ends
+            rest = frames.rest()
+        assert rest
+        assert max(len(frame) for frame in rest) < 10_000

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import infdash.api.streams as streams
-from infdash.api import InferenceClient, TaskUpdate
+from infdash.api import InferenceClient, StreamReconnecting, TaskUpdate
 from infdash.api.client import StreamFormat
 from infdash.ui.detail.logs import LogFeed
 from infdash.ui.logs import LogLine
@@ -95,9 +95,12 @@ async def test_r23_split_characters_and_invalid_bytes_in_log_lines(
     assert stream.closed
 
 
-async def giant_data_line(size: int, chunk: int = 1 << 16) -> AsyncIterator[bytes]:
+async def giant_data_line(
+    size: int, event_id: int | None, chunk: int = 1 << 16
+) -> AsyncIterator[bytes]:
     """A ``data:`` line of ``size`` bytes (a log entry of one huge line), made on the fly."""
-    head = b'event: update\ndata: {"id": "task_1", "logs": [{"id": "log_big", "content": "'
+    head = b"" if event_id is None else f"id: {event_id}\n".encode()
+    head += b'event: update\ndata: {"id": "task_1", "logs": [{"id": "log_big", "content": "'
     yield head
     for _ in range((size - len(head)) // chunk):
         yield b"x" * chunk
@@ -105,13 +108,17 @@ async def giant_data_line(size: int, chunk: int = 1 << 16) -> AsyncIterator[byte
 
 
 class GiantStream(httpx.AsyncByteStream):
-    def __init__(self, before: bytes, size: int, after: bytes) -> None:
-        self.before, self.size, self.after = before, size, after
+    """``before``, then the giant event, then ``after``; counts the bytes it handed out."""
+
+    def __init__(self, before: bytes, size: int, after: bytes, event_id: int | None) -> None:
+        self.before, self.size, self.after, self.event_id = before, size, after, event_id
         self.closed = False
+        self.sent = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self.before
-        async for chunk in giant_data_line(self.size):
+        async for chunk in giant_data_line(self.size, self.event_id):
+            self.sent += len(chunk)
             yield chunk
         yield self.after
 
@@ -119,24 +126,49 @@ class GiantStream(httpx.AsyncByteStream):
         self.closed = True
 
 
-async def test_r24_a_20_mb_data_line_is_dropped_with_bounded_memory() -> None:
+def sse(stream: httpx.AsyncByteStream) -> httpx.Response:
+    return httpx.Response(200, stream=stream, headers={"content-type": CTYPE["sse"]})
+
+
+@pytest.mark.parametrize("event_id", [None, 3], ids=["no-id", "id-first"])
+async def test_r24_a_20_mb_data_line_is_dropped_and_the_connection_recycled(
+    event_id: int | None,
+) -> None:
+    """The giant event is dropped at the cap in bounded memory, the connection is closed
+    there (not read to the end of the 20 MB) and the stream reconnects; when the event's id
+    came before its data, the reconnect resumes past it rather than asking for it again."""
     before = frame("sse", RUNNING, 1)
     before += frame("sse", {"id": TASK, "logs": [log_entry(1, "small before")]}, 2)
+    giant = GiantStream(before, 20 * 2**20, b"", event_id)
     after = frame("sse", {"id": TASK, "logs": [log_entry(2, "small after")]}, 4)
     after += frame("sse", DONE, 5)
-    stream = GiantStream(before, 20 * 2**20, after)
     rec = Recorder()
-    rec.add("GET", PATH, httpx.Response(200, stream=stream, headers={"content-type": CTYPE["sse"]}))
+    rec.add("GET", PATH, sse(giant), sse(ScriptedStream([after])))
+    rec.add("GET", f"/tasks/{TASK}", json_response(200, {"data": RUNNING}))
     rec.add("GET", f"/tasks/{TASK}/logs", json_response(200, {"task_id": TASK, "logs": []}))
     client, _ = make_client(rec, stream_format="sse")
+    reconnects: list[StreamReconnecting] = []
     async with client:
         tracemalloc.start()
         try:
-            lines, malformed = await follow(client)
+            feed = LogFeed(client, TASK)
+            lines = await feed.backfill()
+            async with client.tasks.stream(TASK) as events:
+                async for event in events:
+                    if isinstance(event, TaskUpdate):
+                        lines += feed.feed(event.new_logs)
+                    elif isinstance(event, StreamReconnecting):
+                        reconnects.append(event)
+                stats = events.stats
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
     assert [line.text for line in lines] == ["small before", "small after"]
-    assert malformed == 1  # one event dropped, counted (its tail is not a line of its own)
+    assert (stats.oversized, stats.malformed) == (1, 1)  # one event dropped, counted once
     assert peak < 2 * streams.MAX_LINE_BYTES, f"peak {peak / 2**20:.1f} MiB"
-    assert stream.closed
+    assert giant.closed
+    assert giant.sent < streams.MAX_LINE_BYTES + 2**20  # recycled at the cap, not read on
+    assert [r.oversized for r in reconnects] == [True]
+    assert "larger than 8 MiB" in reconnects[0].reason
+    resumed = rec.calls("GET", PATH)[1].headers.get("last-event-id")
+    assert resumed == ("2" if event_id is None else "3")
