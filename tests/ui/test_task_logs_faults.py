@@ -1,4 +1,4 @@
-"""The Logs tab end to end under hostile input (performance.md §6: R22 and R25).
+"""The Logs tab end to end under hostile input (performance.md §6: R22, R24 and R25).
 
 Simulator → focused task stream → ``LogFeed`` → ``TaskLogs`` → ``LogView``, mounted in a tiny
 app: the checks read what the view draws (``render_line``) and the whole frame as the terminal
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import Static
 
 from benchmarks._harness import open_tasks
 from infdash.scheduler import ResourceKey, Tier
@@ -117,6 +118,38 @@ async def test_r22_escape_sequences_and_controls_never_reach_the_terminal(
         assert "\x1b]" not in raw
         assert "\x1b[2J" not in raw
         assert "ZXZpbA" not in raw  # the clipboard payload is gone with its sequence
+
+
+# -- R24: one 20 MB event ------------------------------------------------------------------
+
+
+async def test_r24_a_dropped_giant_event_is_said_above_the_log(
+    sim: SimServer, services: Services
+) -> None:
+    """The stream's first connection sends one 20 MB log event: the tab says in one line that
+    it was dropped and the stream reconnected, and the lines before and after it show."""
+    (tid,) = open_tasks(sim, 1)
+    write_logs(sim, tid, "before the giant")
+    sim.call(lambda w: setattr(w.faults, "stream_oversized_event", 20 * 2**20))
+    scheduler = services.scheduler
+    scheduler.subscribe(tid, Tier.FOCUSED, "detail")
+    app = LogsApp(services, tid)
+    async with app.run_test(size=SIZE) as pilot:
+        logs = app.query_one(TaskLogs)
+        note = app.query_one("#log-note", Static)
+        await wait_for(pilot, lambda: logs.dropped_events == 1, rounds=2000)
+        assert note.has_class("-shown", "-warning")
+        assert str(note.render()) == (
+            "Dropped 1 live log event over 8.0 MiB and reconnected the stream; "
+            "what it carried shows only if /logs has it."
+        )
+        write_logs(sim, tid, "after the giant")
+        await wait_for(pilot, lambda: logs.view.buffer.total == 2)
+        assert [logs.view.buffer.text(i) for i in range(2)] == [
+            "before the giant",
+            "after the giant",
+        ]
+        assert note.has_class("-shown", "-warning")  # the notice stays
 
 
 # -- R25: a flood -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ Rules (documented for the screen and its tests):
   rather than adding an empty one; inside a line, carriage returns (progress bars) keep what a
   terminal would show — the text after the last ``\\r``.  Every line then goes through
   :func:`~infdash.ui.sanitize.clean_line` (R22): no escape sequence or control character
-  reaches the screen.
+  reaches the screen; a line longer than ``MAX_LINE_CHARS`` is cut, and says so.
 """
 
 from __future__ import annotations
@@ -72,6 +72,19 @@ def split_lines(text: str) -> list[str]:
     return out
 
 
+MAX_LINE_CHARS = 32_768
+"""A longer line is cut for display, the cut said at its end: one runaway line (a 20 MB blob
+printed by a task) would otherwise stall cleaning, search and wrapping for every frame."""
+
+
+def display_line(raw: str) -> str:
+    """``raw`` cleaned for the screen (R22), cut at ``MAX_LINE_CHARS``."""
+    if len(raw) <= MAX_LINE_CHARS:
+        return clean_line(raw)
+    cut = len(raw) - MAX_LINE_CHARS
+    return f"{clean_line(raw[:MAX_LINE_CHARS])} … [{cut:,} more characters not shown]"
+
+
 def _key(log: TaskLog) -> str:
     if log.id:
         return log.id
@@ -111,7 +124,7 @@ class TaskLogLines:
             self._consumed[key] = len(log.content)
             phase = phase_of(log.log_type)
             for raw in split_lines(log.content[done:]):
-                out.append(LogLine(clean_line(raw), phase, log.created_at, self.count))
+                out.append(LogLine(display_line(raw), phase, log.created_at, self.count))
                 self.count += 1
                 self.by_phase[phase] = self.by_phase.get(phase, 0) + 1
         return out
@@ -222,16 +235,22 @@ class LogFeed:
         self._live_ticks = 0
         return await self.catch_up()
 
-    def attach(self, scheduler: Scheduler, on_lines: LinesCallback) -> Callable[[], None]:
+    def attach(
+        self,
+        scheduler: Scheduler,
+        on_lines: LinesCallback,
+        on_dropped: Callable[[], None] | None = None,
+    ) -> Callable[[], None]:
         """Hear the focused stream's new entries; ``on_lines`` gets each non-empty batch of new
-        lines once the backfill is done.  Returns the detach function."""
+        lines once the backfill is done, ``on_dropped`` each event the stream dropped for its
+        size (R24).  Returns the detach function."""
 
         def hear(logs: tuple[TaskLog, ...]) -> None:
             lines = self.feed(logs)
             if lines:
                 on_lines(lines)
 
-        return scheduler.listen_logs(self.task_id, hear)
+        return scheduler.listen_logs(self.task_id, hear, on_dropped)
 
     def streaming(self, scheduler: Scheduler) -> bool:
         """True while the scheduler's stream of this task is live (no catch-up needed)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from humanize import naturalsize
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,6 +25,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, Tab, Tabs
 
+from infdash.api import streams
 from infdash.ui.detail.logs import LogFeed
 from infdash.ui.errors import describe
 from infdash.ui.logs.buffer import PHASES, LogLine
@@ -58,6 +60,7 @@ class TaskLogs(Vertical):
         & > #log-phases { height: 2; }
         & > #log-note { color: $text-muted; height: auto; display: none; }
         & > #log-note.-shown { display: block; }
+        & > #log-note.-warning { color: $warning; }
         & > #log-note.-error { color: $error; }
     }
     """
@@ -72,6 +75,9 @@ class TaskLogs(Vertical):
     class FeedFailed(Message):
         message: str
 
+    class EventDropped(Message):
+        """The live stream dropped an event too large to read and reconnected (R24)."""
+
     def __init__(
         self, services: Services, task_id: str, *, max_lines: int = 100_000, id: str | None = None
     ) -> None:
@@ -83,6 +89,9 @@ class TaskLogs(Vertical):
         self.view = LogView(max_lines, save_name=f"task-{task_id[:12]}-logs.txt", id="log-view")
         self._detach_feed: object = None
         self._counts: tuple[int, ...] = ()
+        self._feed_error = ""
+        self.dropped_events = 0
+        """Live events dropped for their size (R24), said in the note."""
 
     def compose(self) -> ComposeResult:
         yield Tabs(*(Tab(name, id=f"phase-{name}") for name in TABS), id="log-phases")
@@ -90,7 +99,7 @@ class TaskLogs(Vertical):
         yield self.view
 
     def on_mount(self) -> None:
-        self._detach_feed = self.feed.attach(self.services.scheduler, self._heard)
+        self._detach_feed = self.feed.attach(self.services.scheduler, self._heard, self._dropped)
         self._catch_up()
         self.set_interval(TICK_SECONDS, self._catch_up, name="log-catch-up")
         self.set_interval(COUNT_SECONDS, self._show_counts, name="log-counts")
@@ -103,6 +112,10 @@ class TaskLogs(Vertical):
     def _heard(self, lines: list[LogLine]) -> None:
         """Called by the scheduler's stream task: hand the lines to the message loop."""
         self.post_message(self.Lines(lines))
+
+    def _dropped(self) -> None:
+        """Called by the scheduler's stream task: an event was dropped for its size."""
+        self.post_message(self.EventDropped())
 
     @work(exclusive=True, group="log-feed", exit_on_error=False)
     async def _catch_up(self) -> None:
@@ -123,16 +136,38 @@ class TaskLogs(Vertical):
     @on(FeedFailed)
     def _feed_failed(self, message: FeedFailed) -> None:
         message.stop()
+        self._feed_error = message.message
+        self._show_note()
+
+    @on(EventDropped)
+    def _event_dropped(self, message: EventDropped) -> None:
+        message.stop()
+        self.dropped_events += 1
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """One line above the log: a failing feed, else dropped events, else an empty log."""
         note = self.query_one("#log-note", Static)
-        if message.message:
-            text = f"logs: {message.message} — retrying in {TICK_SECONDS:.0f} s"
+        level = ""
+        if self._feed_error:
+            text, level = f"logs: {self._feed_error} — retrying in {TICK_SECONDS:.0f} s", "error"
+        elif self.dropped_events:
+            n = self.dropped_events
+            events = "1 live log event" if n == 1 else f"{n:,} live log events"
+            cap = naturalsize(streams.MAX_LINE_BYTES, binary=True)
+            text = (
+                f"Dropped {events} over {cap} and reconnected the stream; "
+                "what it carried shows only if /logs has it."
+            )
+            level = "warning"
         elif not self.feed.lines.count and self.feed.finished:
             text = "This task wrote no logs."
         else:
             text = ""
         note.update(text)
         note.set_class(bool(text), "-shown")
-        note.set_class(bool(message.message), "-error")
+        note.set_class(level == "error", "-error")
+        note.set_class(level == "warning", "-warning")
 
     def _show_counts(self) -> None:
         by_phase = self.feed.lines.by_phase

@@ -11,7 +11,14 @@ import pytest
 from infdash.api import InferenceClient
 from infdash.api.models.logs import TaskLog, TaskLogs, TaskLogType
 from infdash.api.models.status import TaskStatus
-from infdash.ui.detail.logs import LogFeed, TaskLogLines, phase_of, split_lines
+from infdash.ui.detail.logs import (
+    MAX_LINE_CHARS,
+    LogFeed,
+    TaskLogLines,
+    display_line,
+    phase_of,
+    split_lines,
+)
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -93,6 +100,15 @@ def test_lines_are_cleaned() -> None:
     (line,) = lines.add([log("a", dirty)])
     assert line.text == "hello red end"
     assert "\x1b" not in line.text
+
+
+def test_a_runaway_line_is_cut_and_says_so() -> None:
+    lines = TaskLogLines()
+    huge = "\x1b[31m" + "y" * (MAX_LINE_CHARS + 5_000) + "\x1b[0m"
+    (line, after) = lines.add([log("a", huge + "\nnext\n")])
+    assert line.text == "y" * (MAX_LINE_CHARS - 5) + " … [5,009 more characters not shown]"
+    assert after.text == "next"
+    assert display_line("z" * MAX_LINE_CHARS) == "z" * MAX_LINE_CHARS  # at the cap: whole
 
 
 class FakeClient(InferenceClient):
