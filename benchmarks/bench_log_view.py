@@ -8,9 +8,9 @@ characters taken from a pre-built pool of texts (formatting 200k strings a secon
 the generator, not the widget); the ``LogLine`` objects, each with its own sequence number, are
 made per batch as a stream parser would; one timestamp per batch (one ``TaskLog``, many lines).
 
-- B7: 50,000 lines/s (500 every 10 ms) for ``B7_SECONDS`` (10 s, shortened from the issue's
-  30 s to keep the module near 90 s): lines lost (target 0: the count and every retained
-  sequence number), line → frame p99 (≤ 100 ms, from the batch's append to the first frame
+- B7: 50,000 lines/s (500 every 10 ms) for ``B7_SECONDS`` (30 s, as the issue asks; set
+  ``INFDASH_BENCH_B7_SECONDS`` for a quicker look): lines lost (target 0: the count and every
+  retained sequence number), line → frame p99 (≤ 100 ms, from the batch's append to the first frame
   that shows it), key → frame p99 (≤ 50 ms; a typist alternates ``up``/``end`` every 100 ms,
   i.e. pause/resume), fps (≥ 30).
 - B8: 1,000,000 lines in ~5 s (2,000 every 10 ms): key → frame p99 (≤ 100 ms), all lines
@@ -33,7 +33,7 @@ gating) shows what it buys.
 
 RichLog runs once, capped at ``RICHLOG_SECONDS`` (3 s) per scenario, at the same offered rates:
 its achieved rate, line → frame and key p99, and its memory per 100k lines (measured on 3,000
-lines, scaled).  Total runtime is about 90 s.
+lines, scaled).  Total runtime is about 3 minutes.
 
 Run: ``python -m benchmarks.bench_log_view``.
 """
@@ -61,7 +61,9 @@ from infdash.ui.widgets.log_view import LogView
 
 SIZE = (160, 50)
 RUNS = int(os.environ.get("INFDASH_BENCH_RUNS", "3"))
-B7_SECONDS = float(os.environ.get("INFDASH_BENCH_B7_SECONDS", "10"))
+B7_SECONDS = float(os.environ.get("INFDASH_BENCH_B7_SECONDS", "30"))
+UNFROZEN_SECONDS = 10.0
+"""The B7 run without the GC freeze is a comparison, not a gate: a shorter run shows it."""
 RICHLOG_SECONDS = 3.0
 BATCH_GAP = 0.01
 KEY_GAP = 0.1
@@ -442,7 +444,7 @@ def _show(value: float, unit: str) -> str:
 def main() -> int:
     """Print medians of RUNS against targets, and RichLog's figures; 0 when all are met."""
     b7 = [_run(lambda: run_flood(B7_SECONDS, 500, None)) for _ in range(RUNS)]
-    b7_unfrozen = _run(lambda: run_flood(B7_SECONDS, 500, None, freeze=False))
+    b7_unfrozen = _run(lambda: run_flood(UNFROZEN_SECONDS, 500, None, freeze=False))
     b8 = [_run(lambda: run_flood(30.0, 2_000, 1_000_000)) for _ in range(RUNS)]
     memory = _run(run_memory)
     b9 = [_run(run_scrolled_back) for _ in range(RUNS)]
@@ -487,7 +489,8 @@ def main() -> int:
     )
     runs = ", ".join(f"{r['key p99']:.0f}" for r in b7)
     print(
-        f"(B7 key → frame p99 per run: {runs} ms; without the app's gc freeze, one run, not "
+        f"(B7 key → frame p99 per run: {runs} ms; without the app's gc freeze, one "
+        f"{UNFROZEN_SECONDS:.0f} s run, not "
         f"gating: key p99 {b7_unfrozen['key p99']:.1f} ms, "
         f"line p99 {b7_unfrozen['line p99']:.1f} ms)"
     )
