@@ -191,6 +191,29 @@ async def test_rows_needed_when_the_viewport_nears_unloaded_rows() -> None:
         assert app.of_type(TaskTable.RowsNeeded)[-1].start == 150 - PAGE
 
 
+async def test_last_right_after_the_rows_grew_scrolls_before_any_layout() -> None:
+    """The first page lands and ``G`` comes before the next layout (what a fast typist, or a
+    page decoded off the loop, does): the table still scrolls to the last row and asks for
+    the unloaded rows there.  Textual alone drops that scroll: its scrollbar, which it asks
+    whether scrolling is allowed, only appears at the next layout."""
+    source = make_source(1)
+    async with TableApp(source).run_test(size=SIZE) as pilot:
+        table = _table(pilot)
+        app = _app(pilot)
+        await pilot.pause()
+        assert not table.show_vertical_scrollbar
+        source.rows = [*source.rows, *([None] * 599)]  # a total of 600 became known
+        source.reindex()
+        table.rows_changed()
+        table.action_last()  # before any layout
+        await pilot.pause()
+        assert table.cursor == 599
+        assert table.visible_range() == (600 - PAGE, 600)
+        needed = app.of_type(TaskTable.RowsNeeded)
+        assert needed
+        assert needed[-1].end == 600
+
+
 async def test_visible_rows_changed_names_the_loaded_rows_on_screen() -> None:
     async with TableApp(make_source(100, gaps=range(40, 45))).run_test(size=SIZE) as pilot:
         table = _table(pilot)

@@ -358,6 +358,14 @@ class TaskTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ reactives
 
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        """Also when the rows outgrow the view but no layout has run since: Textual decides
+        from the scrollbar, which only appears at the next layout, and silently drops a scroll
+        asked before it (``G`` pressed as the first page lands left the cursor off screen, so
+        the rows it needed were never fetched)."""
+        return self.max_scroll_y > 0 or super().allow_vertical_scroll
+
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, self._row_count() - 1))
 
