@@ -188,18 +188,12 @@ class InferenceClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
-        parse_off_loop: Callable[[Any], Any] | None = None,
     ) -> Envelope:
         """Send one API call, retrying only when that is safe; returns the unwrapped envelope.
 
         Retries: idempotent calls on 429/502/503/504 and transport errors; every call on
         errors raised before the request was sent. ``Retry-After`` above the policy cap is
         not waited for: the error is raised with ``retry_after`` set.
-
-        ``parse_off_loop``: for answers big enough to stall the event loop, a successful body
-        is decoded in a worker thread, one list item at a time so the loop can take the GIL
-        between items (:mod:`infdash.api.jsonwalk`), and its data passed through this function
-        there too (one hop); the envelope carries what it returns.
         """
         method = method.upper()
         if idempotent is None:
@@ -221,12 +215,7 @@ class InferenceClient:
                     method, path, response.status_code, response.headers, retry_after
                 )
                 if response.is_success:
-                    if parse_off_loop is None:
-                        envelope = parse_success(response, method, path)
-                    else:
-                        envelope = await asyncio.to_thread(
-                            _parse_success_with, parse_off_loop, response, method, path
-                        )
+                    envelope = parse_success(response, method, path)
                     self._deliver(envelope.messages)
                     return envelope
                 error = parse_error(response, method, path, retry_after)
@@ -243,28 +232,12 @@ class InferenceClient:
         self,
         path: str,
         parse: Callable[[Any], T],
-        *,
-        off_loop: bool = False,
         **args: Unpack[ListArgs],
     ) -> CursorPage[T]:
-        """One page of a ``POST …/list`` endpoint (a read, so retried when that is safe).
-
-        ``off_loop`` decodes the body and parses its items in a worker thread (``parse`` must
-        then be safe to call from one): a page of a thousand tasks takes tens of milliseconds.
-        """
-        body = list_body(**args)
-        if not off_loop:
-            envelope = await self.request("POST", path, json=body, idempotent=True)
-            return CursorPage.from_dict(envelope.data, parse)
-        envelope = await self.request(
-            "POST",
-            path,
-            json=body,
-            idempotent=True,
-            parse_off_loop=lambda data: CursorPage.from_dict(data, parse),
-        )
-        page: CursorPage[T] = envelope.data
-        return page
+        """One page of a ``POST …/list`` endpoint (a read, so retried when that is safe); its
+        items are read a few hundred at a time, the event loop running in between."""
+        envelope = await self.request("POST", path, json=list_body(**args), idempotent=True)
+        return await CursorPage.from_dict_in_steps(envelope.data, parse)
 
     async def query_page(
         self,
@@ -332,18 +305,6 @@ class InferenceClient:
                 limit_class=LimitClass.OTHER,
             )
         return retry_after
-
-
-def _parse_success_with(
-    parse: Callable[[Any], Any], response: httpx.Response, method: str, path: str
-) -> Envelope:
-    """:func:`parse_success`, then ``parse`` of its data (run in a worker thread).
-
-    The body is decoded stepwise: one ``json.loads`` of a 2.8 MB page would hold the GIL, and
-    so stall the event loop, for ~25 ms even here.
-    """
-    envelope = parse_success(response, method, path, stepwise=True)
-    return Envelope(parse(envelope.data), envelope.messages)
 
 
 def _transport_error(

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 
 from infdash.api.errors import BODY_SNIPPET, ApiError, UnexpectedResponseError, error_class_for
-from infdash.api.jsonwalk import loads_stepwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +64,13 @@ def unwrap(body: Any) -> Envelope:
     return Envelope(body)
 
 
-def parse_success(
-    response: httpx.Response, method: str, path: str, *, stepwise: bool = False
-) -> Envelope:
-    """Decode a 2xx response: 204 or an empty body is ``None``; non-JSON is an error.
-
-    ``stepwise`` (for a worker thread holding a big list page) decodes with
-    :func:`~infdash.api.jsonwalk.loads_stepwise`: the same result, but the GIL is free to go
-    to the event loop between list items.
-    """
+def parse_success(response: httpx.Response, method: str, path: str) -> Envelope:
+    """Decode a 2xx response: 204 or an empty body is ``None``; non-JSON is an error."""
     content = response.content
     if response.status_code == 204 or not content.strip():
         return Envelope(None)
     try:
-        body = loads_stepwise(content) if stepwise else json.loads(content)
+        body = json.loads(content)
     except ValueError:
         ctype = response.headers.get("content-type", "unknown").split(";")[0]
         raise UnexpectedResponseError(

@@ -109,12 +109,8 @@ class TasksAPI:
 
         For a caller that keeps a few fields of many tasks (the task list's rows): ``parse``
         takes one raw TaskDTO and raises ``ValueError`` to have it skipped and counted.
-
-        Decoded on the loop for now: with ``off_loop=True`` (decode and parse in a worker
-        thread) the task list's deep-paging Pilot test sometimes never fetched the tail page;
-        until that race is understood, a page of 1,000 rows costs the loop ~35 ms instead.
         """
-        return await self._client.list_page("/tasks/list", parse, off_loop=False, **args)
+        return await self._client.list_page("/tasks/list", parse, **args)
 
     async def logs(self, task_id: str) -> TaskLogs:
         envelope = await self._client.request("GET", f"/tasks/{_path_id(task_id)}/logs")

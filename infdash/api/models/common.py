@@ -7,6 +7,7 @@ field, not a whole screen.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import sys
@@ -139,6 +140,10 @@ def shared(text: str) -> str:
     return sys.intern(text)
 
 
+PARSE_STEP = 200
+"""Items of a list page read between two turns of the event loop."""
+
+
 def parse_items(raw: Any, parse: Callable[[Any], T]) -> tuple[tuple[T, ...], int]:
     """Parse a list item by item: (parsed items, number skipped as malformed)."""
     items: list[T] = []
@@ -167,7 +172,28 @@ class CursorPage(Generic[T]):
     @classmethod
     def from_dict(cls, raw: Any, parse: Callable[[Any], T]) -> CursorPage[T]:
         data = as_dict(raw)
-        items, skipped = parse_items(data.get("items"), parse)
+        return cls._of(data, *parse_items(data.get("items"), parse))
+
+    @classmethod
+    async def from_dict_in_steps(cls, raw: Any, parse: Callable[[Any], T]) -> CursorPage[T]:
+        """:meth:`from_dict`, letting the event loop run after every ``PARSE_STEP`` items: a
+        page of 1,000 tasks takes ~12 ms to read, on top of its ~20 ms decode (performance.md
+        B2: loop lag p99 <= 50 ms while pages arrive)."""
+        data = as_dict(raw)
+        entries = as_list(data.get("items"))
+        step = PARSE_STEP
+        items: list[T] = []
+        skipped = 0
+        for start in range(0, len(entries), step):
+            if start:
+                await asyncio.sleep(0)
+            part, bad = parse_items(entries[start : start + step], parse)
+            items.extend(part)
+            skipped += bad
+        return cls._of(data, tuple(items), skipped)
+
+    @classmethod
+    def _of(cls, data: dict[str, Any], items: tuple[T, ...], skipped: int) -> CursorPage[T]:
         return cls(
             items=items,
             next_cursor=opt_str(data.get("next_cursor")),

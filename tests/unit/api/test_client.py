@@ -6,8 +6,8 @@ sending, read timeouts after sending, 5xx bursts with exact counts.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ from infdash.api import (
     TransportError,
     UnauthorizedError,
 )
+from infdash.api.models import common
 
 from .fakes import KEY, Recorder, json_response, make_client
 
@@ -343,37 +344,53 @@ async def test_list_is_retried_as_a_read() -> None:
     assert len(rec.requests) == 2
 
 
-async def test_list_page_off_loop_reads_a_page_in_a_worker_thread() -> None:
-    """``list_page(off_loop=True)``: the parser, a 5xx retried as a read, the body decoded
-    and parsed off the event loop's thread (only messages come back to the loop)."""
-    threads: list[int] = []
+async def test_list_page_reads_items_in_steps_with_the_loop_running_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``list_page``: the parser, a 5xx retried as a read, malformed items skipped and counted,
+    messages delivered, and the items read ``PARSE_STEP`` at a time with the event loop
+    running in between (a big page must not stall it in one go)."""
+    monkeypatch.setattr(common, "PARSE_STEP", 2)
+    turns = 0
+    seen_at: list[int] = []
 
     def parse(raw: Any) -> str:
-        threads.append(threading.get_ident())
+        seen_at.append(turns)
         if not isinstance(raw, dict) or not raw.get("id"):
             raise ValueError("no id")
         return f"row:{raw['id']}"
 
-    seen: list[tuple[str, int]] = []
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    seen: list[str] = []
     rec = Recorder()
+    items = [TASK, "junk", {"id": "task_2"}, {"id": "task_3"}, {"id": "task_4"}]
     body = {
-        "data": {"items": [TASK, "junk", {"id": "task_2"}], "has_next": True, "next_cursor": "c2"},
+        "data": {"items": items, "has_next": True, "next_cursor": "c2"},
         "messages": [{"level": "info", "code": "slow_query", "message": "large page"}],
     }
     rec.add("POST", "/tasks/list", json_response(503, PROBLEM_503), json_response(200, body))
-    client, _ = make_client(rec, on_message=lambda m: seen.append((m.code, threading.get_ident())))
+    client, _ = make_client(rec, on_message=lambda m: seen.append(m.code))
     async with client:
-        page = await client.list_page("/tasks/list", parse, off_loop=True, limit=3, cursor="c1")
-    loop_thread = threading.get_ident()
-    assert page.items == ("row:task_1", "row:task_2")
+        counter = asyncio.create_task(count_turns())
+        try:
+            page = await client.list_page("/tasks/list", parse, limit=3, cursor="c1")
+        finally:
+            counter.cancel()
+    assert page.items == ("row:task_1", "row:task_2", "row:task_3", "row:task_4")
     assert page.skipped == 1
     assert page.has_next
     assert page.next_cursor == "c2"
+    assert seen == ["slow_query"]
     assert len(rec.requests) == 2
     assert json.loads(rec.requests[1].content) == {"limit": 3, "cursor": "c1", "direction": "next"}
-    assert threads
-    assert loop_thread not in threads
-    assert seen == [("slow_query", loop_thread)]
+    steps = [seen_at[i : i + 2] for i in range(0, len(seen_at), 2)]
+    assert all(len(set(step)) == 1 for step in steps)  # one step: no turn of the loop
+    assert len({step[0] for step in steps}) == 3  # between steps: the loop ran
 
 
 async def test_cancel_is_not_retried_and_maps_invalid_transition() -> None:
