@@ -25,11 +25,11 @@ made per batch as a stream parser would; one timestamp per batch (one ``TaskLog`
   resize (≥ 30).
 
 Each LogView scenario runs ``RUNS`` (3) times; medians are printed.  The apps here do what
-``InfdashApp`` does about the garbage collector: :func:`~infdash.ui.app.freeze_startup_objects`
-once the first frame is painted (full collections skipped Textual's startup objects no more:
-20-70 ms stalls, the tail of B7 key latency), :func:`~infdash.ui.app.unfreeze_objects` on
-unmount.  B7 key latency per run is printed, and one more B7 run without the freeze (not
-gating) shows what it buys.
+``InfdashApp`` does about the garbage collector:
+:func:`~infdash.ui.gc_freeze.freeze_startup_objects` once the first frame is painted (full
+collections skipped Textual's startup objects no more: 20-70 ms stalls, the tail of B7 key
+latency), :func:`~infdash.ui.gc_freeze.unfreeze_objects` on unmount.  B7 key latency per run
+is printed, and one more B7 run without the freeze (not gating) shows what it buys.
 
 RichLog runs once, capped at ``RICHLOG_SECONDS`` (3 s) per scenario, at the same offered rates:
 its achieved rate, line → frame and key p99, and its memory per 100k lines (measured on 3,000
@@ -55,7 +55,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
 from benchmarks._frames import FrameProbe, send_key
-from infdash.ui.app import freeze_startup_objects, unfreeze_objects
+from infdash.ui.gc_freeze import freeze_startup_objects, unfreeze_objects
 from infdash.ui.logs.buffer import PHASES, LogLine
 from infdash.ui.widgets.log_view import LogView
 
@@ -234,7 +234,7 @@ async def run_flood(
     """B7 (or B8 with ``limit``): flood with a pause/resume typist.
 
     ``freeze``: as the app does, hide the startup objects from the collector
-    (:func:`~infdash.ui.app.freeze_startup_objects`); ``False`` only to show what that buys.
+    (:func:`~infdash.ui.gc_freeze.freeze_startup_objects`); ``False`` only to show what that buys.
     """
     app = ViewApp(freeze=freeze)
     async with app.run_test(size=SIZE):

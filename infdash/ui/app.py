@@ -6,7 +6,6 @@ when it unmounts; screens get the :class:`Services` through their constructors.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
@@ -15,29 +14,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from infdash.ui.gc_freeze import freeze_startup_objects, unfreeze_objects
 from infdash.ui.services import Services
 from infdash.ui.theming import apply_theme
 
 MODE_KEYS = (("1", "tasks", "Tasks"), ("2", "engines", "Engines"), ("3", "chat", "Chat"))
-
-
-def freeze_startup_objects() -> None:
-    """Collect once, then hide every object alive now from the garbage collector.
-
-    Called once the first screen has painted.  Textual's startup objects (DOM, styles, CSS,
-    bindings: ~60k tracked objects) live as long as the app, yet every full collection walked
-    them again: 20-70 ms stalls that were the tail of key → frame latency under a log flood
-    (B7, performance.md §1.2 and §1.6 item 4).  Frozen objects are skipped by every later
-    collection.  Objects still reachable now are not freed by the collector until
-    :func:`unfreeze_objects` (plain reference counting still frees them).
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def unfreeze_objects() -> None:
-    """Hand frozen objects back to the collector (when the app ends: tests run many apps)."""
-    gc.unfreeze()
 
 
 class InfdashApp(App[None]):

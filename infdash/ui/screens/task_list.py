@@ -26,6 +26,7 @@ from infdash.scheduler import Change, Priority, ResourceKey, Tier
 from infdash.scheduler.ratelimit import GET_TASK, OTHER
 from infdash.ui.episodes import Episodes
 from infdash.ui.errors import describe
+from infdash.ui.gc_freeze import freeze_bulk_load
 from infdash.ui.screens.task_actions import cancel_tasks
 from infdash.ui.services import Services
 from infdash.ui.tasklist.facets import FACETS
@@ -249,6 +250,7 @@ class TaskListScreen(Screen[None]):
         self.episodes.succeeded("list")
         self._restructure(keep_cursor=True)
         self._subscribe_visible()
+        freeze_bulk_load(self.model.loaded)  # rows stay loaded: keep them out of full GCs
 
     @on(HeadPolled)
     def _head_polled(self, message: HeadPolled) -> None:

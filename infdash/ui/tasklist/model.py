@@ -171,6 +171,11 @@ class PagedTaskList:
         """Every loaded row, in list order."""
         return self._segments.rows()
 
+    @property
+    def loaded(self) -> int:
+        """How many rows are loaded (``len(rows())`` without building the list)."""
+        return len(self._segments.head) + len(self._segments.tail)
+
     # --- loading --------------------------------------------------------------------------
 
     async def reset(self, query: TaskQuery, sort: SortKey | None = None) -> None:
