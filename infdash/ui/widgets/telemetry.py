@@ -1,11 +1,13 @@
 """Telemetry small multiples for the task detail screen: one sparkline per resource.
 
-Is the GPU busy, is VRAM nearly full?  Each series (CPU %, RAM, GPU %, VRAM — whatever the
-screen passes, in order) is one line: its label, its current value and a sparkline of its
-samples ("CPU 63 %", "RAM 12.3 / 64 GiB").  Sparklines are scaled from zero to the series'
-maximum (100 for percentages), not to the samples' own range as Textual's ``Sparkline`` is,
-so a flat 60 % reads as 60 %, and one cell per sample keeps them honest; more samples than
-cells are bucketed, keeping each bucket's peak (a VRAM peak is what matters).
+Is the GPU busy, is VRAM nearly full, how close did it come?  Each series (CPU %, RAM, GPU %,
+VRAM — whatever the screen passes, in order) is one line: its label, its current value, its
+peak and a sparkline of its samples ("CPU 63 %  peak 91 %", "RAM 12.3 / 64 GiB  peak 20.1").
+Sparklines are scaled from zero to the series' maximum (100 for percentages), not to the
+samples' own range as Textual's ``Sparkline`` is, so a flat 60 % reads as 60 %.  They span
+the whole track: the samples come at a steady pace (about every 30 s), so each takes an equal
+share of the width, the first at the left; more samples than cells are bucketed, keeping each
+bucket's peak (a VRAM peak is what matters).
 
 The widget draws; the screen fetches samples (about every 30 s while the task runs) and calls
 :meth:`Telemetry.update_series`.  Labels are cleaned and drawn as plain segments, never markup;
@@ -69,8 +71,21 @@ def current_text(series: Series) -> str:
     return f"{last:.1f}{unit}"
 
 
+def peak_text(series: Series) -> str:
+    """The largest sample: ``91 %``, ``20.1 GiB``; :data:`NO_VALUE` if none."""
+    values = [v for v in series.values if math.isfinite(v)]
+    if not values:
+        return NO_VALUE
+    peak = max(values)
+    if series.unit == "%":
+        return f"{peak:.0f} %"
+    return f"{peak:.1f} {series.unit}" if series.unit else f"{peak:.1f}"
+
+
 def sparkline(series: Series, width: int) -> str:
-    """``series`` as at most ``width`` block characters, scaled from 0 to its ceiling."""
+    """``series`` as ``width`` block characters (none without samples), scaled from 0 to its
+    ceiling: each sample spans an equal share of the width, or each cell shows the peak of
+    its share of the samples when there are more samples than cells."""
     values = [v if math.isfinite(v) else 0.0 for v in series.values]
     if width <= 0 or not values:
         return ""
@@ -78,6 +93,8 @@ def sparkline(series: Series, width: int) -> str:
         # Bucket boundaries spread the samples evenly; each bucket shows its peak.
         edges = [round(i * len(values) / width) for i in range(width + 1)]
         values = [max(values[a:b]) for a, b in pairwise(edges)]
+    elif len(values) < width:
+        values = [values[i * len(values) // width] for i in range(width)]
     top = series.maximum
     if top is None:
         top = 100.0 if series.unit == "%" else max(values)
@@ -88,7 +105,7 @@ def sparkline(series: Series, width: int) -> str:
 
 
 class Telemetry(DrawnLines):
-    """Small multiples of resource usage: label, current value and sparkline per line."""
+    """Small multiples of resource usage: label, current value, peak and sparkline per line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "telemetry--label",
@@ -157,18 +174,23 @@ class Telemetry(DrawnLines):
             ]
         label_width = min(LABEL_WIDTH_MAX, max(cell_len(s.label) for s in self._series))
         values = [current_text(s) for s in self._series]
+        peaks = [f"peak {peak_text(s)}" if s.values else "" for s in self._series]
         value_width = max(cell_len(v) for v in values)
-        spark_width = max(0, width - label_width - value_width - 3)
+        peak_width = max(cell_len(p) for p in peaks)
+        spark_width = max(0, width - label_width - value_width - peak_width - 5)
         gap = Segment(" ", base)
         track = get("telemetry--track")
         spark_style = track + get("telemetry--spark", partial=True)
         lines: list[Strip] = []
-        for series, value in zip(self._series, values, strict=True):
+        for series, value, peak in zip(self._series, values, peaks, strict=True):
             spark = sparkline(series, spark_width)
             segments = [
                 Segment(fit(series.label, label_width), get("telemetry--label")),
                 gap,
                 Segment(value.rjust(value_width), get("telemetry--value")),
+                gap,
+                gap,
+                Segment(peak.ljust(peak_width), get("telemetry--label")),
                 gap,
                 gap,
                 Segment(spark, spark_style),
