@@ -12,12 +12,13 @@ import base64
 import json
 import tracemalloc
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 import infdash.api.streams as streams
-from infdash.api import InferenceClient, StreamReconnecting, TaskUpdate
+from infdash.api import InferenceClient, StreamReconnecting, StreamStats, TaskUpdate
 from infdash.api.client import StreamFormat
 from infdash.ui.detail.logs import LogFeed
 from infdash.ui.logs import LogLine
@@ -50,16 +51,25 @@ def setup(fmt: StreamFormat, steps: list[Step]) -> tuple[InferenceClient, Script
     return client, stream
 
 
-async def follow(client: InferenceClient) -> tuple[list[LogLine], int]:
+@dataclass
+class Followed:
+    lines: list[LogLine]
+    stats: StreamStats
+    reconnects: list[StreamReconnecting]
+
+
+async def follow(client: InferenceClient) -> Followed:
     """Backfill, then every stream event's new entries into the feed (the listener's job)."""
     feed = LogFeed(client, TASK)
     lines = await feed.backfill()
+    reconnects: list[StreamReconnecting] = []
     async with client.tasks.stream(TASK) as events:
         async for event in events:
             if isinstance(event, TaskUpdate):
                 lines += feed.feed(event.new_logs)
-        malformed = events.stats.malformed
-    return lines, malformed
+            elif isinstance(event, StreamReconnecting):
+                reconnects.append(event)
+    return Followed(lines, events.stats, reconnects)
 
 
 def chunked(data: bytes, size: int) -> list[Step]:
@@ -84,14 +94,15 @@ async def test_r23_split_characters_and_invalid_bytes_in_log_lines(
     body += bad_plain + bad_b64 + frame(fmt, DONE, 5)
     client, stream = setup(fmt, chunked(body, size))
     async with client:
-        lines, malformed = await follow(client)
+        followed = await follow(client)
+    lines = followed.lines
     assert [line.text for line in lines] == [
         *TEXTS,
         "bad \ufffd\ufffd byte",
         "progress 50% \ufffd done ok",
     ]
     assert [line.seq for line in lines] == [0, 1, 2, 3]
-    assert malformed == 0
+    assert followed.stats.malformed == 0
     assert stream.closed
 
 
@@ -147,22 +158,14 @@ async def test_r24_a_20_mb_data_line_is_dropped_and_the_connection_recycled(
     rec.add("GET", f"/tasks/{TASK}", json_response(200, {"data": RUNNING}))
     rec.add("GET", f"/tasks/{TASK}/logs", json_response(200, {"task_id": TASK, "logs": []}))
     client, _ = make_client(rec, stream_format="sse")
-    reconnects: list[StreamReconnecting] = []
     async with client:
         tracemalloc.start()
         try:
-            feed = LogFeed(client, TASK)
-            lines = await feed.backfill()
-            async with client.tasks.stream(TASK) as events:
-                async for event in events:
-                    if isinstance(event, TaskUpdate):
-                        lines += feed.feed(event.new_logs)
-                    elif isinstance(event, StreamReconnecting):
-                        reconnects.append(event)
-                stats = events.stats
+            followed = await follow(client)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+    lines, stats, reconnects = followed.lines, followed.stats, followed.reconnects
     assert [line.text for line in lines] == ["small before", "small after"]
     assert (stats.oversized, stats.malformed) == (1, 1)  # one event dropped, counted once
     assert peak < 2 * streams.MAX_LINE_BYTES, f"peak {peak / 2**20:.1f} MiB"
