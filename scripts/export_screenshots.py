@@ -99,6 +99,7 @@ async def main() -> None:
         )
         await shoot(sim, "detail-telemetry", [*running, lambda p: keys(p, "left_square_bracket")])
         await shoot(sim, "engines", [lambda p: keys(p, "2"), lambda p: keys(p, "enter")])
+        await shoot(sim, "engines-drain", [lambda p: keys(p, "2"), lambda p: keys(p, "d", "y")])
         await shoot(sim, "chat", [lambda p: keys(p, "3")])
     finally:
         sim.stop()

@@ -15,11 +15,12 @@ import httpx
 from textual.app import App
 from textual.pilot import Pilot
 
-from infdash.api import InferenceClient
+from infdash.api import Engine, InferenceClient
 from infdash.api.retry import NO_RETRY
 from infdash.scheduler import Scheduler
 from infdash.ui.screens._live_list import LiveListScreen
 from infdash.ui.screens.chats import ChatsScreen
+from infdash.ui.screens.engine_actions import DRAIN, Pending
 from infdash.ui.screens.engines import EnginesScreen
 from infdash.ui.services import Services
 
@@ -207,6 +208,32 @@ def test_engines_mode(snap_compare: Any) -> None:
 def test_engines_mode_workers_panel(snap_compare: Any) -> None:
     app = ModeApp(EnginesScreen)
     assert snap_compare(app, terminal_size=SIZE, run_before=listed_then("down", "down", "enter"))
+
+
+def test_engines_drain_confirmation(snap_compare: Any) -> None:
+    """``d`` on rig-a: the dialog names it, its busy worker's task and what a drain does."""
+    assert snap_compare(ModeApp(EnginesScreen), terminal_size=SIZE, run_before=listed_then("d"))
+
+
+def test_engines_update_dialog(snap_compare: Any) -> None:
+    assert snap_compare(ModeApp(EnginesScreen), terminal_size=SIZE, run_before=listed_then("u"))
+
+
+def test_engines_drain_in_progress(snap_compare: Any) -> None:
+    """Confirmed: the row says draining and the progress line what it waits for."""
+
+    async def drained(pilot: Pilot[Any]) -> None:
+        await listed_then()(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, EnginesScreen)
+        # As the send worker reports it (the scheduler is not started here: the sending
+        # itself is the Pilot tests' business); sent 42 s ago by the frozen clock.
+        pending = Pending(DRAIN, "eng_a", "rig-a", NOW - timedelta(seconds=42), "v1.10.15")
+        draining = Engine.from_dict({**ENGINES[0], "status": "draining"})
+        screen.post_message(EnginesScreen.ActionSent(pending, draining))
+        await pilot.pause()
+
+    assert snap_compare(ModeApp(EnginesScreen), terminal_size=SIZE, run_before=drained)
 
 
 def test_chats_mode(snap_compare: Any) -> None:

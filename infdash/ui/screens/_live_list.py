@@ -91,6 +91,7 @@ class LiveListScreen(Screen[None], Generic[R]):
     DEFAULT_CSS = """
     LiveListScreen > DataTable { height: 1fr; }
     LiveListScreen > .live-empty { height: auto; padding: 1 2; color: $text-muted; display: none; }
+    LiveListScreen > .live-progress { height: auto; padding: 0 1; color: $warning; display: none; }
     LiveListScreen > .live-status { height: 1; padding: 0 1; color: $text-muted; }
     LiveListScreen > .live-status.-error { color: $error; }
     LiveListScreen > .live-detail {
@@ -167,6 +168,13 @@ class LiveListScreen(Screen[None], Generic[R]):
         """The detail panel's plain text (already cleaned)."""
         raise NotImplementedError
 
+    def progress_text(self, now: datetime) -> str:
+        """Lines above the status line while something is in progress (none by default)."""
+        return ""
+
+    def records_changed(self, ids: set[str]) -> None:
+        """Records ``ids`` changed in the store (after their rows were redrawn)."""
+
     # -- layout and lifecycle --------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -175,6 +183,7 @@ class LiveListScreen(Screen[None], Generic[R]):
             table.add_column(label, key=key)
         yield table
         yield Static(self.EMPTY, classes="live-empty", markup=False)
+        yield Static("", classes="live-progress", markup=False)
         yield Static(f"loading {self.NOUN}s…", classes="live-status", markup=False)
         yield Static("", classes="live-detail", markup=False)
         yield StatusBar.for_services(self.services)
@@ -312,6 +321,7 @@ class LiveListScreen(Screen[None], Generic[R]):
             self._update_row(record_id, now)
         if self.detail_id in updated:
             self._show_detail()
+        self.records_changed(updated)
 
     def _theme_changed(self, theme: Theme) -> None:
         self._rebuild()
@@ -398,6 +408,10 @@ class LiveListScreen(Screen[None], Generic[R]):
             when = ago(self.listed_at, self.services.now())
             text = f"{plural(len(self.ids), self.NOUN)} · updated {when}"
         status.update(text)
+        progress = self.progress_text(self.services.now())
+        line = self.query_one(".live-progress", Static)
+        line.update(progress)
+        line.display = bool(progress)
 
     def _show_detail(self) -> None:
         panel = self.query_one(".live-detail", Static)
