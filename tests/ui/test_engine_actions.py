@@ -104,6 +104,8 @@ async def test_drain_asks_shows_progress_and_says_when_it_stopped(sim: SimServer
         assert "0 of 2 workers busy" in items
         assert "takes no new tasks, finishes the running ones, then stops" in items
         await pilot.press("y")
+        # (a poll may show the row draining before the send worker reports: wait for that)
+        await wait_until(pilot, lambda: rig_a in screen(app).pending, "the drain sent")
         await wait_until(pilot, lambda: "draining" in cell(app, rig_a, "status"), "draining")
         assert progress(app).startswith("draining rig-a: ")
         key = ResourceKey.engine(rig_a)
@@ -170,9 +172,10 @@ async def test_stop_and_no_sends_nothing(sim: SimServer) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
         await pilot.press("y")
         await wait_until(pilot, lambda: cell(app, rig_d, "status") == "■ stopped", "stopped")
-        await wait_until(pilot, lambda: not screen(app).pending, "the stop to settle")
+        settled = "rig-d stopped: stopped (took "
+        await wait_until(pilot, lambda: any(n.startswith(settled) for n in notes(app)), "settled")
+        assert not screen(app).pending
         assert sent.posted("stop") == 1
-        assert any(n.startswith("rig-d stopped: stopped (took ") for n in notes(app))
         await pilot.press("x")  # stopped now: refused here, nothing sent
         await pilot.pause()
         assert notes(app)[-1] == "cannot stop rig-d while it is stopped"
