@@ -101,6 +101,24 @@ async def main() -> None:
         await shoot(sim, "engines", [lambda p: keys(p, "2"), lambda p: keys(p, "enter")])
         await shoot(sim, "engines-drain", [lambda p: keys(p, "2"), lambda p: keys(p, "d", "y")])
         await shoot(sim, "chat", [lambda p: keys(p, "3")])
+
+        async def replied(pilot: Pilot[Any]) -> None:
+            """Let the assistant's reply stream to its end on the simulator's clock."""
+            for _ in range(60):
+                await asyncio.to_thread(sim.advance, 0.5)
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+
+        await shoot(
+            sim,
+            "chat-conversation",
+            [
+                lambda p: keys(p, "3", "n"),
+                lambda p: typed(p, "think about the task queue"),
+                lambda p: p.press("enter"),  # not keys(): the chat's follower never completes
+                replied,
+            ],
+        )
     finally:
         sim.stop()
 

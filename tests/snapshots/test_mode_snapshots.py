@@ -242,4 +242,4 @@ def test_chats_mode(snap_compare: Any) -> None:
 
 def test_chats_mode_details_panel(snap_compare: Any) -> None:
     app = ModeApp(ChatsScreen)
-    assert snap_compare(app, terminal_size=SIZE, run_before=listed_then("down", "enter"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=listed_then("down", "i"))

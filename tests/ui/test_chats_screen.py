@@ -76,7 +76,7 @@ async def test_rows_a_chat_awaiting_approval_and_its_details(sim: SimServer) -> 
         )
         assert cell(app, chat_id, "status") == "▲ awaiting_input · needs approval"
 
-        await pilot.press("enter")
+        await pilot.press("i")
         detail = detail_text(app)
         assert detail.startswith("mine  ·  " + chat_id)
         assert "status    awaiting_input" in detail
@@ -150,7 +150,7 @@ async def test_network_text_is_drawn_literally() -> None:
         await wait_until(pilot, lambda: app.live.ids == ("chat_x",), "the listing")
         assert cell(app, "chat_x", "name") == "[red]x"
         assert cell(app, "chat_x", "agent") == "[b]ns/a"
-        await pilot.press("enter")
+        await pilot.press("i")
         detail = detail_text(app)
         assert "output    [blink]out line two" in detail
         assert "  tool_approval: [i]tool" in detail

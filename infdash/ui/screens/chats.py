@@ -1,9 +1,9 @@
-"""The chat mode: the workspace's agent chats as a live, read-only table.
+"""The chat mode: the workspace's agent chats as a live table; open one to talk to its agent.
 
 Each row is kept fresh by the scheduler (``GET /chats/{id}`` at the visible tier) and the list
 is fetched again every 30 s; a chat waiting for a human (``awaiting_input`` with pending
-interrupts) stands out.  Enter opens a panel with the chat's run, approvals and last output.
-Opening a chat to read and stream it builds on this screen in the agent chat issue.
+interrupts) stands out.  Enter opens the chat (:class:`~infdash.ui.screens.chat.ChatScreen`),
+``n`` starts a new one, ``i`` opens a panel with the chat's run, approvals and last output.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from infdash.api import Chat
 from infdash.scheduler import ResourceKey, Store
 from infdash.ui.sanitize import clean_line
 from infdash.ui.screens._live_list import LIST_LIMIT, UPDATED, LiveListScreen, plain, themed
+from infdash.ui.screens.chat import ChatScreen
 from infdash.ui.tasklist.format import ago
 
 _GLYPHS: dict[str, tuple[str, str]] = {
@@ -67,9 +68,25 @@ class ChatsScreen(LiveListScreen[Chat]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh", id="chats.refresh",
                 tooltip="List the chats again now"),
-        Binding("enter", "details", "Details", id="chats.details", priority=True,
+        Binding("enter", "open", "Open", id="chats.open", priority=True,
+                tooltip="Open the selected chat: its transcript, and talk to its agent"),
+        Binding("n", "new", "New chat", id="chats.new",
+                tooltip="Start a new chat with the assistant"),
+        Binding("i", "details", "Details", id="chats.details",
                 tooltip="Show or hide the selected chat's run, approvals and output"),
     ]  # fmt: skip
+
+    def action_open(self) -> None:
+        """Open the chat under the cursor."""
+        selected = self._cursor_id()
+        if selected is None:
+            self.notify("no chat selected: n starts a new one", severity="warning")
+            return
+        self.app.push_screen(ChatScreen(self.services, selected))
+
+    def action_new(self) -> None:
+        """A new chat; back here, the list is read again so the new chat shows."""
+        self.app.push_screen(ChatScreen(self.services), lambda _: self._list_now())
 
     async def fetch(self) -> Sequence[Chat]:
         page = await self.services.client.chats.list(limit=LIST_LIMIT)
