@@ -100,3 +100,19 @@ def send_key(app: App[Any], key: str, character: str | None = None) -> float:
     else:
         driver.send_message(event)
     return sent
+
+
+async def ready(app: App[Any], probe: FrameProbe) -> None:
+    """Wait for a first frame painted through the probe (and fail if none comes)."""
+    await asyncio.sleep(0.05)
+    app.refresh()
+    await probe.next_frame()
+    probe.check()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The ``q`` quantile of ``samples`` (nearest rank); NaN for none."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -54,7 +54,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
-from benchmarks._frames import FrameProbe, send_key
+from benchmarks._frames import FrameProbe, percentile, ready, send_key
 from infdash.ui.gc_freeze import freeze_startup_objects, unfreeze_objects
 from infdash.ui.logs.buffer import PHASES, LogLine
 from infdash.ui.widgets.log_view import LogView
@@ -100,13 +100,6 @@ def batch(start: int, count: int) -> list[LogLine]:
     phase = PHASES[(start // max(1, count)) % len(PHASES)]
     pool = _POOL
     return [LogLine(pool[i % POOL_SIZE], phase, AT, i) for i in range(start, start + count)]
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class BenchApp(App[None]):
@@ -219,13 +212,6 @@ def lost(view: LogView, sent: int) -> int:
     first = buffer.dropped
     gaps = sum(1 for i in range(first, buffer.total) if buffer.seq(i) != i)
     return max(0, missing) + gaps
-
-
-async def ready(app: App[Any], probe: FrameProbe) -> None:
-    await asyncio.sleep(0.05)
-    app.refresh()
-    await probe.next_frame()
-    probe.check()
 
 
 async def run_flood(

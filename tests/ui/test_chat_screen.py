@@ -91,7 +91,10 @@ def head(app: ChatApp) -> str:
 
 
 def markdown_of(view: ChatMessageView) -> str:
-    return view.query_one(Markdown).source
+    """The Markdown the view's blocks were parsed from, in order (all its text once final)."""
+    sources = "".join(block.source for block in view.query(Markdown))
+    assert sources == view.markdown_source
+    return sources
 
 
 def replies_done(app: ChatApp, count: int) -> bool:

@@ -91,14 +91,19 @@ async def select(pilot: Pilot[Any], app: Harness, name: str) -> str:
     return engine
 
 
+async def ask(pilot: Pilot[Any], app: Harness, key: str) -> None:
+    """Press an action key and wait for its confirmation."""
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+
+
 async def test_drain_asks_shows_progress_and_says_when_it_stopped(sim: SimServer) -> None:
     sent = Sent(sim)
     app = Harness(sent, engines_screen())
     async with app.run_test(size=SIZE) as pilot:
         await listed(pilot, app)
         rig_a = await select(pilot, app, "rig-a")
-        await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+        await ask(pilot, app, "d")
         items = str(app.screen.query_one("#confirm-items", Static).render())
         assert "rig-a  (running, v" in items
         assert "0 of 2 workers busy" in items
@@ -162,14 +167,12 @@ async def test_stop_and_no_sends_nothing(sim: SimServer) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await listed(pilot, app)
         rig_d = await select(pilot, app, "rig-d")  # disconnected: stops at once
-        await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+        await ask(pilot, app, "x")
         await pilot.press("n")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmDialog)
         assert sent.posted("stop") == 0
-        await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+        await ask(pilot, app, "x")
         await pilot.press("y")
         await wait_until(pilot, lambda: cell(app, rig_d, "status") == "■ stopped", "stopped")
         settled = "rig-d stopped: stopped (took "
@@ -228,8 +231,7 @@ async def test_a_refused_action_is_one_error_line_and_nothing_pending(sim: SimSe
     async with app.run_test(size=SIZE) as pilot:
         await listed(pilot, app)
         rig_a = await select(pilot, app, "rig-a")
-        await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+        await ask(pilot, app, "d")
         await app.sched.client.engines.drain(rig_a)  # someone else was quicker
         await pilot.press("y")
         await wait_until(pilot, lambda: notes(app)[-1].startswith("drain rig-a failed: "), "error")

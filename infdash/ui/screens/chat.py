@@ -101,6 +101,13 @@ class ChatScreen(Screen[None]):
     class Ended(Message):
         """The session's stream closed (after an error reply, or it gave up)."""
 
+    class Streamed(Message):
+        """Streamed text waits in :attr:`ChatScreen.streamed`; one such message stands for any
+        number of deltas (a newer one replaces one not yet handled)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ChatScreen.Streamed)
+
     def __init__(
         self, services: Services, chat_id: str | None = None, *, agent: str = DEFAULT_AGENT
     ) -> None:
@@ -121,6 +128,8 @@ class ChatScreen(Screen[None]):
         self.last_failed = False
         """The last reply failed (``ctrl+r`` sends the last message again)."""
         self._texts: dict[str, tuple[ChatMessage, str]] = {}
+        self.streamed: dict[str, tuple[ChatMessage, str]] = {}
+        """The newest streamed text per message, not yet handled (filled by :meth:`deliver`)."""
         self._redraw_pending = False
         self._following = False
         self._error_said = False  # this turn's error is on the note line already
@@ -166,12 +175,22 @@ class ChatScreen(Screen[None]):
         self._following = True
         try:
             async for event in self.session:
-                self.post_message(self.Event(event))
+                self.deliver(event)
         except Exception as error:  # the stream gave up: say so; sending reopens it
             self.post_message(self.Failed(f"the chat stream stopped: {describe(error)}"))
         finally:
             self._following = False
             self.post_message(self.Ended())
+
+    def deliver(self, event: ChatEvent) -> None:
+        """Hand a session event to the handlers.  A delta only leaves the newest text of its
+        message and one coalescing message: a reply at 1,000 tokens a second costs the UI one
+        handler call per turn of its queue, not one per token."""
+        if isinstance(event, MessageUpdated) and event.source == "delta":
+            self.streamed[event.message.id] = (event.message, event.streaming_text)
+            self.post_message(self.Streamed())
+        else:
+            self.post_message(self.Event(event))
 
     @work(group="chat-send", exit_on_error=False)
     async def _send(self, text: str, retry: bool = False) -> None:
@@ -217,12 +236,8 @@ class ChatScreen(Screen[None]):
     def _event(self, message: Event) -> None:
         event = message.event
         if isinstance(event, MessageUpdated):
-            self._texts[event.message.id] = (event.message, event.streaming_text)
-            if event.message.id not in self.views or event.message.is_final:
-                self._redraw()  # a new message or a final text: at once
-            elif not self._redraw_pending:
-                self._redraw_pending = True
-                self.set_timer(REDRAW_SECONDS, self._redraw)
+            self.streamed.pop(event.message.id, None)  # older than this update
+            self._show_message(event.message, event.streaming_text)
         elif isinstance(event, ChatStatusChanged):
             self._set_chat(event.chat)
         elif isinstance(event, TurnEnded):
@@ -242,6 +257,12 @@ class ChatScreen(Screen[None]):
             self._note(f"The agent asks this machine for {tool_line(event.invocation)}", "warning")
         elif isinstance(event, ChatStreamReconnecting):
             self._note(f"reconnecting to the chat ({clean_line(event.reason)})…", "warning")
+
+    @on(Streamed)
+    def _streamed(self) -> None:
+        streamed, self.streamed = self.streamed, {}
+        for chat_message, text in streamed.values():
+            self._show_message(chat_message, text)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -265,6 +286,16 @@ class ChatScreen(Screen[None]):
         self._note("")
         self._send(text)
         self._show_head()
+
+    def _show_message(self, chat_message: ChatMessage, text: str) -> None:
+        """Draw a new message or a final text at once; a growing one at most every
+        ``REDRAW_SECONDS``."""
+        self._texts[chat_message.id] = (chat_message, text)
+        if chat_message.id not in self.views or chat_message.is_final:
+            self._redraw()
+        elif not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(REDRAW_SECONDS, self._redraw)
 
     def _redraw(self) -> None:
         self._redraw_pending = False

@@ -1,10 +1,13 @@
 """One message of a chat transcript: who, when, its state, its text and its tool calls.
 
-A reply that is still streaming is drawn as plain text: re-parsing Markdown on every delta is
-what makes Textual chat clients lag (performance.md §1.5: ``MarkdownStream`` p99 376 ms for a
-40 KB reply), while a plain ``Static`` only re-wraps.  Once the message is final it is parsed
-as Markdown once.  User messages stay plain text.  Every string is cleaned of escape sequences
-and control characters first (R22); plain text is never parsed as markup.
+Re-parsing a growing reply as Markdown on every delta is what makes Textual chat clients lag
+(performance.md §1.5: ``MarkdownStream`` p99 376 ms for a 40 KB reply), and so is re-wrapping
+all of it as plain text.  So a streaming reply is split as it grows: every finished block (the
+text up to a blank line outside a code fence) is parsed as Markdown once, in a widget of its
+own that never changes again, and only the unfinished tail is plain text, redrawn as it grows.
+When the message is final the tail becomes the last Markdown block.  User messages stay plain
+text.  Every string is cleaned of escape sequences and control characters first (R22); plain
+text is never parsed as markup.
 """
 
 from __future__ import annotations
@@ -39,6 +42,31 @@ def tool_line(invocation: ToolInvocation) -> str:
     return clean_line(f"⚙ {name} {args} · {status}".replace("  ", " "))
 
 
+class BlockSplitter:
+    """Finds where a growing Markdown text can be cut into finished blocks, incrementally.
+
+    A cut goes after a blank line outside a fenced code block: everything before it is parsed
+    the same whatever follows.  Each call scans only the lines added since the last one."""
+
+    __slots__ = ("cut", "in_fence", "scanned")
+
+    def __init__(self) -> None:
+        self.scanned = 0
+        self.in_fence = False
+        self.cut = 0
+
+    def feed(self, text: str) -> int:
+        """The latest cut in ``text`` (which extends the texts fed before)."""
+        while (end := text.find("\n", self.scanned)) >= 0:
+            line = text[self.scanned : end].lstrip()
+            if line.startswith(("```", "~~~")):
+                self.in_fence = not self.in_fence
+            elif not line and not self.in_fence:
+                self.cut = end + 1
+            self.scanned = end + 1
+        return self.cut
+
+
 class ChatMessageView(Vertical):
     """A message: a head line, then its text (plain while streaming, Markdown once final)."""
 
@@ -64,8 +92,11 @@ class ChatMessageView(Vertical):
         self.text = text
         self.agent = agent
         self.final_drawn = False
-        """The text is drawn as Markdown (the message is final): no more redraws."""
+        """All of the text is drawn as Markdown (the message is final)."""
         self._composed = False  # until mounted, a change is only kept (drawn on mount)
+        self._blocks: list[Markdown] = []
+        self._drawn = ""  # the text the blocks hold, in order
+        self._splitter = BlockSplitter()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="chat-head", markup=False)
@@ -85,8 +116,15 @@ class ChatMessageView(Vertical):
             self.message = message  # e.g. a tool status: the text stays as it is
             self._draw_head_and_tools()
             return
+        if self.final_drawn and not message.is_final:
+            self._forget_blocks()  # streaming again (a retry of this message): start over
         self.message, self.text = message, text
         self._draw()
+
+    @property
+    def markdown_source(self) -> str:
+        """The text the Markdown blocks hold (all of it once final)."""
+        return self._drawn
 
     def _draw(self) -> None:
         message = self.message
@@ -94,15 +132,29 @@ class ChatMessageView(Vertical):
         body = clean(self.text or message.text)
         if message.error and message.status == "failed":
             body = f"{body}\n\n{clean(message.error)}" if body else clean(message.error)
-        if message.role == "assistant" and message.is_final:
-            if self.final_drawn:  # corrected after the fact (a reconcile): parse it again
-                self.query_one(Markdown).update(body)
-            else:
-                self.final_drawn = True
-                self.query_one(".chat-text", Static).remove()
-                self.mount(Markdown(body), before=self.query_one(".chat-tools"))
+        if message.role != "assistant":
+            self.query_one(".chat-text", Static).update(body)
             return
-        self.query_one(".chat-text", Static).update(body)
+        if not body.startswith(self._drawn):  # corrected after the fact (a reconcile)
+            self._forget_blocks()
+        final = message.is_final
+        cut = len(body) if final else max(self._splitter.feed(body), len(self._drawn))
+        if cut > len(self._drawn):
+            block = Markdown(body[len(self._drawn) : cut])
+            self._blocks.append(block)
+            self._drawn = body[:cut]
+            self.mount(block, before=self.query_one(".chat-text"))
+        tail = self.query_one(".chat-text", Static)
+        tail.update(body[cut:])
+        tail.display = cut < len(body)
+        self.final_drawn = final
+
+    def _forget_blocks(self) -> None:
+        for block in self._blocks:
+            block.remove()
+        self._blocks = []
+        self._drawn = ""
+        self._splitter = BlockSplitter()
 
     def _draw_head_and_tools(self) -> None:
         message = self.message
