@@ -124,18 +124,24 @@ class Pending:
     left_running: bool = False
     """The engine has been seen out of ``running`` since the action was sent (an update
     settles when it is back, not while the request is still being taken up)."""
+    left_at: datetime | None = None
+    """The engine's ``updated_at`` when it was first seen out of ``running``."""
 
     def observe(self, engine: Engine) -> bool:
         """Take the engine's latest state; True once the action has settled."""
         status = engine.status
-        if self.action is UPDATE:
-            if status is not EngineStatus.RUNNING:
-                self.left_running = True
-                return False
-            return self.left_running or (
-                bool(engine.engine_version) and engine.engine_version != self.from_version
-            )
-        return status is EngineStatus.STOPPED
+        if self.action is not UPDATE:
+            return status is EngineStatus.STOPPED
+        if status is not EngineStatus.RUNNING:
+            if not self.left_running:
+                self.left_running, self.left_at = True, engine.updated_at
+            return False
+        if engine.engine_version and engine.engine_version != self.from_version:
+            return True
+        # Back to running on the same version (an update to what it ran already): only a
+        # record newer than the restart counts; one as old is a poll sent before it.
+        at, left = engine.updated_at, self.left_at
+        return self.left_running and (at is None or left is None or at > left)
 
     def progress(self, engine: Engine | None, now: datetime) -> str:
         """One line: what it is waiting for, and for how long."""

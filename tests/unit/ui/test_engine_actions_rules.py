@@ -21,14 +21,16 @@ from infdash.ui.screens.engine_actions import (
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def engine(status: str = "running", version: str = "v1.9.3", busy: int = 1) -> Engine:
+def engine(
+    status: str = "running", version: str = "v1.9.3", busy: int = 1, at: datetime | None = None
+) -> Engine:
     workers: list[dict[str, Any]] = [
         {"index": i, "status": "busy", "task_id": f"task_{i}"} for i in range(busy)
     ]
     workers += [{"index": busy + i, "status": "idle"} for i in range(2 - busy)]
     return Engine.from_dict(
         {"id": "eng_1", "name": "rig\x1b[2J-a", "status": status, "engine_version": version,
-         "workers": workers}
+         "workers": workers, "updated_at": at.isoformat() if at else None}
     )  # fmt: skip
 
 
@@ -83,6 +85,15 @@ def test_an_update_settles_when_back_running_not_before_it_left() -> None:
     assert pending.observe(engine("running", version="v1.11.0-canary"))
     quick = Pending(UPDATE, "eng_1", "rig-a", T0, "v1.9.3", "canary")
     assert quick.observe(engine("running", version="v1.11.0-canary"))  # restart unseen
+
+
+def test_an_update_to_the_same_version_settles_on_a_newer_record_only() -> None:
+    """A poll answered before the restart (as old as it, or older) reads ``running`` on the
+    old version: that is not the update done."""
+    pending = Pending(UPDATE, "eng_1", "rig-a", T0, "v1.9.3", "stable")
+    assert not pending.observe(engine("restarting", at=T0))
+    assert not pending.observe(engine("running", at=T0))  # stale: as old as the restart
+    assert pending.observe(engine("running", at=T0 + timedelta(seconds=3)))
 
 
 def test_progress_and_settled_texts() -> None:
