@@ -23,6 +23,7 @@ from infdash.ui.screens.chats import ChatsScreen
 from infdash.ui.screens.engine_actions import DRAIN, Pending
 from infdash.ui.screens.engines import EnginesScreen
 from infdash.ui.services import Services
+from tests.snapshots.conftest import settle_status_bars
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 GIB = 2**30
@@ -196,7 +197,7 @@ def listed_then(*keys: str) -> Callable[[Pilot[Any]], Any]:
             raise AssertionError("the listing never arrived")
         if keys:
             await pilot.press(*keys)
-        await pilot.pause()
+        await settle_status_bars(pilot)
 
     return run_before
 
@@ -231,7 +232,7 @@ def test_engines_drain_in_progress(snap_compare: Any) -> None:
         pending = Pending(DRAIN, "eng_a", "rig-a", NOW - timedelta(seconds=42), "v1.10.15")
         draining = Engine.from_dict({**ENGINES[0], "status": "draining"})
         screen.post_message(EnginesScreen.ActionSent(pending, draining))
-        await pilot.pause()
+        await settle_status_bars(pilot)
 
     assert snap_compare(ModeApp(EnginesScreen), terminal_size=SIZE, run_before=drained)
 

@@ -27,9 +27,9 @@ from infdash.api.retry import NO_RETRY
 from infdash.scheduler import Scheduler
 from infdash.ui.screens.task_detail import TaskDetailScreen
 from infdash.ui.services import Services
-from infdash.ui.widgets.status_bar import StatusBar
 from infdash.ui.widgets.task_logs import TaskLogs
 from infdash.ui.widgets.task_panes import TelemetryPane, TimingsPane
+from tests.snapshots.conftest import settle_status_bars
 
 SnapCompare = Callable[..., bool]
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -274,8 +274,7 @@ async def settled(pilot: Pilot[Any], tab: str) -> None:
         await pilot.pause(0.01)
     assert ready(), app.requests
     await app.workers.wait_for_complete()
-    app.screen.query_one(StatusBar).refresh_status()  # its 1 s timer may not have run yet
-    await pilot.pause()
+    await settle_status_bars(pilot)
 
 
 @pytest.mark.parametrize("tab", ["overview", "logs", "timings", "telemetry"])

@@ -22,6 +22,7 @@ from infdash.scheduler import Scheduler
 from infdash.ui.screens.task_list import TaskListScreen
 from infdash.ui.services import Services
 from infdash.ui.widgets.task_table import TaskTable
+from tests.snapshots.conftest import settle_status_bars
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 SIZE = (130, 32)
@@ -128,7 +129,7 @@ def loaded_then(*keys: str) -> Callable[[Pilot[Any]], Any]:
             await pilot.pause(0.01)
         await pilot.press(*keys)
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle_status_bars(pilot)
 
     return run_before
 
@@ -159,6 +160,7 @@ def test_task_detail_opened_from_the_list(snap_compare: Callable[..., bool]) -> 
             if "Error" in str(pilot.app.screen.query_one("#detail-error").render()):
                 break
             await pilot.pause(0.01)
+        await settle_status_bars(pilot)
 
     assert snap_compare(ListApp(), terminal_size=SIZE, run_before=run_before)
 
