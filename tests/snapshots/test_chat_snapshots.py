@@ -2,19 +2,17 @@
 
 The client talks to an ``httpx.MockTransport``: the chat and its transcript are canned and its
 stream sends the chat's snapshot, then stays open and silent, so the screen shows exactly the
-transcript.  Times are drawn in the machine's zone, so the test pins it to UTC.
+transcript (times in UTC: the conftest pins the zone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -24,6 +22,7 @@ from infdash.scheduler import Scheduler
 from infdash.ui.screens.chat import ChatScreen
 from infdash.ui.services import Services
 from infdash.ui.widgets.chat_message import ChatMessageView
+from tests.snapshots.conftest import settle_status_bars
 
 SIZE = (110, 44)
 CHAT = {
@@ -121,12 +120,6 @@ class ChatSnapApp(App[None]):
             await self._client.aclose()
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-
-
 async def transcript_shown(pilot: Pilot[Any]) -> None:
     for _ in range(500):
         views = list(pilot.app.screen.query(ChatMessageView))
@@ -135,8 +128,8 @@ async def transcript_shown(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.01)
     else:
         raise AssertionError("the transcript never showed")
-    await pilot.pause()
+    await settle_status_bars(pilot)
 
 
-def test_chat_transcript(snap_compare: Any, utc: None) -> None:
+def test_chat_transcript(snap_compare: Any) -> None:
     assert snap_compare(ChatSnapApp(), terminal_size=SIZE, run_before=transcript_shown)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, Static
+from textual.widgets import Input, Static
 
 from infdash.api import InferenceClient
 from infdash.api.retry import NO_RETRY
@@ -27,6 +27,7 @@ from infdash.ui.screens.chat import ChatScreen
 from infdash.ui.screens.confirm import ConfirmDialog
 from infdash.ui.services import Services
 from infdash.ui.widgets.chat_message import ChatMessageView
+from infdash.ui.widgets.markdown_block import MarkdownBlock
 from tests.ui.harness import sim_services
 
 SIZE = (120, 40)
@@ -92,7 +93,7 @@ def head(app: ChatApp) -> str:
 
 def markdown_of(view: ChatMessageView) -> str:
     """The Markdown the view's blocks were parsed from, in order (all its text once final)."""
-    sources = "".join(block.source for block in view.query(Markdown))
+    sources = "".join(block.source for block in view.query(MarkdownBlock))
     assert sources == view.markdown_source
     return sources
 

@@ -21,8 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult
-from textual.color import Color, ColorParseError
+from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
@@ -47,21 +46,6 @@ LIST_LIMIT = 200
 """One page is plenty: engines and chats of a workspace are counted in tens."""
 UPDATED = "updated"
 """The column key every live list ends with: its text ages, so it is redrawn each second."""
-
-
-def themed(app: App[Any], variable: str) -> Style:
-    """A Rich style coloured by the theme variable ``variable`` (empty if the theme lacks it)."""
-    variables = app.theme_variables
-    value = variables.get(variable)
-    if not value:
-        return Style()
-    try:
-        colour = Color.parse(value)
-        if colour.a < 1:  # e.g. $foreground-muted: blend it over the background as CSS would
-            colour = Color.parse(variables.get("background", "black")) + colour
-    except ColorParseError:
-        return Style()
-    return Style(color=colour.rich_color)
 
 
 def plain(text: str, style: Style | None = None) -> Text:

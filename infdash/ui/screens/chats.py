@@ -19,9 +19,10 @@ from textual.binding import Binding, BindingType
 from infdash.api import Chat
 from infdash.scheduler import ResourceKey, Store
 from infdash.ui.sanitize import clean_line
-from infdash.ui.screens._live_list import LIST_LIMIT, UPDATED, LiveListScreen, plain, themed
+from infdash.ui.screens._live_list import LIST_LIMIT, UPDATED, LiveListScreen, plain
 from infdash.ui.screens.chat import ChatScreen
 from infdash.ui.tasklist.format import ago
+from infdash.ui.theming import themed
 
 _GLYPHS: dict[str, tuple[str, str]] = {
     "busy": ("●", "primary"),

@@ -28,7 +28,7 @@ from infdash.api.models.engines import EngineStatus, Worker
 from infdash.scheduler import OTHER, ResourceKey, Store, Tier
 from infdash.ui.errors import describe
 from infdash.ui.sanitize import clean_line
-from infdash.ui.screens._live_list import LIST_LIMIT, UPDATED, LiveListScreen, plain, themed
+from infdash.ui.screens._live_list import LIST_LIMIT, UPDATED, LiveListScreen, plain
 from infdash.ui.screens.confirm import ConfirmDialog
 from infdash.ui.screens.engine_actions import (
     DRAIN,
@@ -44,6 +44,7 @@ from infdash.ui.screens.engine_actions import (
 from infdash.ui.screens.engine_update import UpdateDialog
 from infdash.ui.services import Services
 from infdash.ui.tasklist.format import ago
+from infdash.ui.theming import themed
 
 ACTIONS_OWNER = "engine-actions"
 """The scheduler owner following engines whose action has not settled (kept while hidden)."""

@@ -3,9 +3,10 @@
 Re-parsing a growing reply as Markdown on every delta is what makes Textual chat clients lag
 (performance.md §1.5: ``MarkdownStream`` p99 376 ms for a 40 KB reply), and so is re-wrapping
 all of it as plain text.  So a streaming reply is split as it grows: every finished block (the
-text up to a blank line outside a code fence) is parsed as Markdown once, in a widget of its
-own that never changes again, and only the unfinished tail is plain text, redrawn as it grows.
-When the message is final the tail becomes the last Markdown block.  User messages stay plain
+text up to a blank line outside a code fence) is drawn from Markdown once, in a
+:class:`~infdash.ui.widgets.markdown_block.MarkdownBlock` of its own that never changes
+again, and only the unfinished tail is plain text, redrawn as it grows.  When the message is
+final the tail becomes the last Markdown block.  User messages stay plain
 text.  Every string is cleaned of escape sequences and control characters first (R22); plain
 text is never parsed as markup.
 """
@@ -16,10 +17,11 @@ import json
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from infdash.api.models.chats import ChatMessage, ToolInvocation
 from infdash.ui.sanitize import clean, clean_line
+from infdash.ui.widgets.markdown_block import MarkdownBlock
 
 _STATE: dict[str, str] = {
     "pending": "replying…",
@@ -77,7 +79,6 @@ class ChatMessageView(Vertical):
         padding: 0 1;
         & > .chat-head { color: $text-muted; }
         & > .chat-text { height: auto; }
-        & > Markdown { height: auto; margin: 0; padding: 0; background: transparent; }
         & > .chat-tools { color: $text-muted; height: auto; }
         &.-user { border-left: thick $primary; background: $boost; }
         &.-assistant { border-left: thick $secondary; }
@@ -94,7 +95,7 @@ class ChatMessageView(Vertical):
         self.final_drawn = False
         """All of the text is drawn as Markdown (the message is final)."""
         self._composed = False  # until mounted, a change is only kept (drawn on mount)
-        self._blocks: list[Markdown] = []
+        self._blocks: list[MarkdownBlock] = []
         self._drawn = ""  # the text the blocks hold, in order
         self._splitter = BlockSplitter()
 
@@ -140,7 +141,7 @@ class ChatMessageView(Vertical):
         final = message.is_final
         cut = len(body) if final else max(self._splitter.feed(body), len(self._drawn))
         if cut > len(self._drawn):
-            block = Markdown(body[len(self._drawn) : cut])
+            block = MarkdownBlock(body[len(self._drawn) : cut])
             self._blocks.append(block)
             self._drawn = body[:cut]
             self.mount(block, before=self.query_one(".chat-text"))
