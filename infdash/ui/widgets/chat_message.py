@@ -30,6 +30,9 @@ _STATE: dict[str, str] = {
     "cancelled": "stopped",
 }
 """Message states worth a word beside the author (``ready`` needs none)."""
+BLOCK_CHARS = 4096
+"""Finished text joins the last block until it holds this much: each block is a widget every
+layout visits, and redrawing one of this size when it grows takes a few milliseconds."""
 ARGS_MAX = 120
 """Characters of a tool call's arguments shown in its line."""
 
@@ -141,10 +144,15 @@ class ChatMessageView(Vertical):
         final = message.is_final
         cut = len(body) if final else max(self._splitter.feed(body), len(self._drawn))
         if cut > len(self._drawn):
-            block = MarkdownBlock(body[len(self._drawn) : cut])
-            self._blocks.append(block)
+            finished = body[len(self._drawn) : cut]
+            last = self._blocks[-1] if self._blocks else None
+            if last is not None and len(last.source) + len(finished) <= BLOCK_CHARS:
+                last.extend(finished)  # fewer, larger blocks: fewer widgets to lay out
+            else:
+                block = MarkdownBlock(finished)
+                self._blocks.append(block)
+                self.mount(block, before=self.query_one(".chat-text"))
             self._drawn = body[:cut]
-            self.mount(block, before=self.query_one(".chat-text"))
         tail = self.query_one(".chat-text", Static)
         tail.update(body[cut:])
         tail.display = cut < len(body)

@@ -86,6 +86,11 @@ class MarkdownBlock(DrawnLines):
         super().__init__()
         self.source = source
 
+    def extend(self, more: str) -> None:
+        """More finished Markdown after the source (a block ends where ``source`` ends)."""
+        self.source += more
+        self.redraw(layout=True)
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if self._cache is None or self._cache[0] != width:
             self._cache = (width, self.draw(width))
