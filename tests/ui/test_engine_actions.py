@@ -154,11 +154,14 @@ async def test_update_takes_a_version_refuses_a_bad_one_and_settles_on_it(
         await wait_until(pilot, lambda: "restarting" in cell(app, rig_c, "status"), "restart")
         await asyncio.to_thread(sim.advance, 10)
         app.sched.refresh(ResourceKey.engine(rig_c))
-        await wait_until(pilot, lambda: not screen(app).pending, "the update to settle")
+        settled = "rig-c updated: running "
+        await wait_until(pilot, lambda: any(n.startswith(settled) for n in notes(app)), "settled")
+        assert not screen(app).pending
         after = cell(app, rig_c, "version")
         assert after != before
         assert cell(app, rig_c, "status") == "● running"
-        assert any(n.startswith(f"rig-c updated: running {after} (took ") for n in notes(app))
+        note = next(n for n in notes(app) if n.startswith(settled))
+        assert note.startswith(f"{settled}{after} (took ")
 
 
 async def test_stop_and_no_sends_nothing(sim: SimServer) -> None:
@@ -240,3 +243,34 @@ async def test_a_refused_action_is_one_error_line_and_nothing_pending(sim: SimSe
         assert progress(app) == ""
         stored = app.sched.engines.get(rig_a)
         assert stored is None or stored.status is not EngineStatus.STOPPED
+
+
+async def test_restart_brings_a_cloud_engine_back_and_refuses_a_private_one(
+    sim: SimServer,
+) -> None:
+    sent = Sent(sim)
+    app = Harness(sent, engines_screen())
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(pilot, app)
+        await select(pilot, app, "rig-a")  # a private engine: no instance to restart
+        await pilot.press("R")
+        await pilot.pause()
+        assert notes(app)[-1] == (
+            "cannot restart rig-a: it has no cloud instance (restart is for cloud engines)"
+        )
+        rig_b = await select(pilot, app, "rig-b")
+        await ask(pilot, app, "R")
+        items = str(app.screen.query_one("#confirm-items", Static).render())
+        assert "cloud instance restarts" in items
+        await pilot.press("y")
+        await wait_until(pilot, lambda: rig_b in screen(app).pending, "the restart sent")
+        assert progress(app).startswith("restarting rig-b")
+        await wait_until(pilot, lambda: "restarting" in cell(app, rig_b, "status"), "restarting")
+        for _ in range(3):  # restart, then pending, then running
+            await asyncio.to_thread(sim.advance, 2)
+            app.sched.refresh(ResourceKey.engine(rig_b))
+            await pilot.pause()
+        settled = "rig-b restarted: running (took "
+        await wait_until(pilot, lambda: any(n.startswith(settled) for n in notes(app)), "back")
+        assert cell(app, rig_b, "status") == "● running"
+        assert sent.posted("restart") == 1

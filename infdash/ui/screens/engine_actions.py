@@ -1,9 +1,10 @@
-"""Drain, update and stop an engine: what each asks, what it sends, and when it has settled.
+"""Drain, update, restart and stop an engine: what each asks and sends, and when it settled.
 
 The engines screen asks once (a dialog that names the engine and what is running on it), sends
 the action, then follows the engine until the action settles, which can take as long as its
 in-flight tasks do: a drain ends ``stopped``, a stop ends ``stopped``, an update ends
-``running`` again (on the new version when the engine reports one).  Until then the screen
+``running`` again (on the new version when the engine reports one), and so does a restart of
+a cloud engine's instance.  Until then the screen
 says what it is waiting for ("draining rig-a: 1 of 2 workers busy · 40 s").  This module is
 the plain part: the rules and the texts; the screen does the asking and the I/O.
 """
@@ -42,9 +43,11 @@ class EngineAction:
 
     def refusal(self, engine: Engine) -> str | None:
         """Why ``engine`` cannot take this action now, or ``None`` when it can."""
+        name = engine_name(engine)
+        if self.name == "restart" and engine.instance is None:
+            return f"cannot restart {name}: it has no cloud instance (restart is for cloud engines)"
         if engine.status in self.allowed:
             return None
-        name = engine_name(engine)
         if not engine.status.is_online and self.name != "stop":
             return (
                 f"cannot {self.name} {name}: it is {engine.status_label} "
@@ -67,6 +70,13 @@ UPDATE = EngineAction(
     "updated",
     ONLINE,
     "It drains, installs the new version and restarts; running tasks finish first.",
+)
+RESTART = EngineAction(
+    "restart",
+    "restarting",
+    "restarted",
+    frozenset(s for s in EngineStatus if s not in (EngineStatus.STOPPING, EngineStatus.UNKNOWN)),
+    "Its cloud instance restarts; running tasks finish first.",
 )
 STOP = EngineAction(
     "stop",
@@ -107,6 +117,8 @@ def send(
         return lambda: engines.drain(engine_id)
     if action is UPDATE:
         return lambda: engines.update(engine_id, version)
+    if action is RESTART:
+        return lambda: engines.restart(engine_id)
     return lambda: engines.stop(engine_id)
 
 
@@ -122,15 +134,15 @@ class Pending:
     version: str | None = None
     """The update's target (``stable``, ``canary`` or ``vX.Y.Z``)."""
     left_running: bool = False
-    """The engine has been seen out of ``running`` since the action was sent (an update
-    settles when it is back, not while the request is still being taken up)."""
+    """The engine has been seen out of ``running`` since the action was sent (an update or a
+    restart settles when it is back, not while the request is still being taken up)."""
     left_at: datetime | None = None
     """The engine's ``updated_at`` when it was first seen out of ``running``."""
 
     def observe(self, engine: Engine) -> bool:
         """Take the engine's latest state; True once the action has settled."""
         status = engine.status
-        if self.action is not UPDATE:
+        if self.action not in (UPDATE, RESTART):
             return status is EngineStatus.STOPPED
         if status is not EngineStatus.RUNNING:
             if not self.left_running:
@@ -162,4 +174,6 @@ class Pending:
         if self.action is UPDATE:
             version = engine.engine_version or "its new version"
             return f"{self.name} updated: running {clean_line(version)} (took {took})"
+        if self.action is RESTART:
+            return f"{self.name} restarted: {engine.status_label} (took {took})"
         return f"{self.name} {self.action.done}: {engine.status_label} (took {took})"

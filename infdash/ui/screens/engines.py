@@ -2,12 +2,12 @@
 
 Each row is kept fresh by the scheduler (``GET /engines/{id}`` at the visible tier) and the
 list is fetched again every 30 s to pick up new engines; enter opens a panel with the selected
-engine's workers.  ``d`` drains, ``u`` updates and ``x`` stops the selected engine after one
-confirmation that names what runs on it; the engine is then followed closely (the focused
-tier, its stream) and the status line says what the action waits for until it settles, when
-a notification says how it ended and how long it took.  A read-only profile refuses in one
-line; so does an engine whose state does not allow the action (an offline engine cannot
-drain).
+engine's workers.  ``d`` drains, ``u`` updates, ``R`` restarts (a cloud engine) and ``x``
+stops the selected engine after one confirmation that names what runs on it; the engine is
+then followed closely (the focused tier, its stream) and the status line says what the action
+waits for until it settles, when a notification says how it ended and how long it took.  A
+read-only profile refuses in one line; so does an engine whose state does not allow the action
+(an offline engine cannot drain, a private one has no instance to restart).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from infdash.ui.screens.confirm import ConfirmDialog
 from infdash.ui.screens.engine_actions import (
     DRAIN,
     READ_ONLY,
+    RESTART,
     STOP,
     UPDATE,
     EngineAction,
@@ -133,11 +134,13 @@ class EnginesScreen(LiveListScreen[Engine]):
                 tooltip="Finish the running tasks, take no new ones, then stop"),
         Binding("u", "act('update')", "Update", id="engines.update",
                 tooltip="Drain, install a new version and restart"),
+        Binding("R", "act('restart')", "Restart", id="engines.restart", show=False,
+                tooltip="Restart a cloud engine's instance (running tasks finish first)"),
         Binding("x", "act('stop')", "Stop", id="engines.stop",
                 tooltip="Stop the engine (running tasks finish first when it is connected)"),
     ]  # fmt: skip
 
-    ACTIONS: ClassVar[dict[str, EngineAction]] = {a.name: a for a in (DRAIN, UPDATE, STOP)}
+    ACTIONS: ClassVar[dict[str, EngineAction]] = {a.name: a for a in (DRAIN, UPDATE, RESTART, STOP)}
 
     @dataclass
     class ActionSent(Message, bubble=False):

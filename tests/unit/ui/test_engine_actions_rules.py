@@ -11,6 +11,7 @@ import pytest
 from infdash.api import Engine
 from infdash.ui.screens.engine_actions import (
     DRAIN,
+    RESTART,
     STOP,
     UPDATE,
     VERSION,
@@ -114,3 +115,19 @@ def test_progress_and_settled_texts() -> None:
     assert update.settled_text(engine(version="v1.11.0"), now) == (
         "rig-a updated: running v1.11.0 (took 1m 15s)"
     )
+
+
+def test_only_a_cloud_engine_restarts_and_it_settles_back_running() -> None:
+    assert RESTART.refusal(engine()) == (
+        "cannot restart rig-a: it has no cloud instance (restart is for cloud engines)"
+    )
+    cloud = Engine.from_dict(
+        {"id": "eng_2", "name": "rig-b", "status": "disconnected", "instance": {"cloud": "aws"}}
+    )
+    assert RESTART.refusal(cloud) is None  # a restart is how a stuck instance comes back
+    pending = Pending(RESTART, "eng_2", "rig-b", T0, "v1.9.3")
+    assert not pending.observe(engine("restarting", at=T0))
+    assert not pending.observe(engine("pending", at=T0 + timedelta(seconds=3)))
+    assert pending.observe(engine("running", at=T0 + timedelta(seconds=4)))
+    now = T0 + timedelta(seconds=4)
+    assert pending.settled_text(engine("running"), now) == "rig-b restarted: running (took 4.0 s)"
