@@ -236,7 +236,8 @@ class ChatScreen(Screen[None]):
     def _event(self, message: Event) -> None:
         event = message.event
         if isinstance(event, MessageUpdated):
-            self.streamed.pop(event.message.id, None)  # older than this update
+            # No discarding of buffered deltas here: one still buffered was delivered after
+            # this event (the Streamed posted before it was handled first), so it is newer.
             self._show_message(event.message, event.streaming_text)
         elif isinstance(event, ChatStatusChanged):
             self._set_chat(event.chat)
