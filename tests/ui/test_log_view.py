@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,18 @@ def rows(view: LogView) -> list[str]:
     ]
 
 
+@asynccontextmanager
+async def fed(
+    count: int, max_lines: int = 100_000
+) -> AsyncIterator[tuple[LogApp, Pilot[None], LogView]]:
+    """A running app whose view holds ``count`` lines (``make_lines``), fed and flushed."""
+    app = LogApp(max_lines)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        await feed(pilot, view, make_lines(count))
+        yield app, pilot, view
+
+
 async def feed(pilot: Pilot[Any], view: LogView, lines: list[LogLine]) -> None:
     view.append(lines)
     await pilot.pause(0.05)
@@ -65,10 +79,7 @@ async def settle_status(pilot: Pilot[Any], view: LogView) -> None:
 
 
 async def test_follows_the_tail() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(200))
+    async with fed(200) as (_app, pilot, view):
         shown = [r for r in rows(view) if r.strip()]
         assert shown[-1].rstrip().endswith("line 199 hay")
         assert view.following
@@ -77,10 +88,7 @@ async def test_follows_the_tail() -> None:
 
 
 async def test_scroll_up_pauses_counts_and_keeps_the_view() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(200))
+    async with fed(200) as (_app, pilot, view):
         await pilot.press("up", "up")
         assert not view.following
         first = rows(view)[0]
@@ -102,10 +110,7 @@ async def test_scroll_up_pauses_counts_and_keeps_the_view() -> None:
 
 
 async def test_wheel_up_pauses_and_f_toggles() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(200))
+    async with fed(200) as (_app, pilot, view):
         wheel = events.MouseScrollUp(view.lines, 5, 5, 0, -1, 0, False, False, False)
         view.lines.post_message(wheel)
         await pilot.pause()
@@ -117,10 +122,7 @@ async def test_wheel_up_pauses_and_f_toggles() -> None:
 
 
 async def test_cap_drops_counts_and_keeps_a_paused_view() -> None:
-    app = LogApp(max_lines=100)
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100, max_lines=100) as (_app, pilot, view):
         await pilot.press("pageup")
         assert not view.following
         first = rows(view)[0]
@@ -133,10 +135,7 @@ async def test_cap_drops_counts_and_keeps_a_paused_view() -> None:
 
 
 async def test_search_highlights_and_moves() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (app, pilot, view):
         await pilot.press("slash", *"NEEDLE")
         assert app.query_one("#log-search", Input).has_class("-open")
         assert view.lines.match_position() == (0, 10)
@@ -161,10 +160,7 @@ async def test_search_highlights_and_moves() -> None:
 
 
 async def test_escape_clears_the_search() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(30))
+    async with fed(30) as (app, pilot, view):
         await pilot.press("slash", *"needle", "escape")
         assert view.buffer.term == ""
         assert not app.query_one("#log-search", Input).has_class("-open")
@@ -172,10 +168,7 @@ async def test_escape_clears_the_search() -> None:
 
 
 async def test_filter_shows_only_matches() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (_app, pilot, view):
         await pilot.press("ampersand")
         assert not view.buffer.only_matches
         await pilot.press("slash", *"needle", "enter", "ampersand")
@@ -190,10 +183,7 @@ async def test_filter_shows_only_matches() -> None:
 
 
 async def test_phase_filter() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (_app, pilot, view):
         view.set_phase_filter("serve")
         await pilot.pause()
         shown = [r for r in rows(view) if r.strip()]
@@ -225,10 +215,7 @@ async def test_wrap_and_timestamps_change_the_text() -> None:
 
 
 async def test_copy_line_and_all() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(40))
+    async with fed(40) as (app, pilot, _view):
         await pilot.press("y")
         assert app.clipboard == "task  │ line 39 hay"
         await pilot.press("slash", *"needle", "enter", "n")
@@ -241,10 +228,7 @@ async def test_copy_line_and_all() -> None:
 
 
 async def test_save_writes_shown_lines(tmp_path: Path) -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(30))
+    async with fed(30) as (app, pilot, view):
         view.set_phase_filter("run")
         target = tmp_path / "out.txt"
         await pilot.press("ctrl+s")
@@ -327,10 +311,7 @@ def selected_rows(view: LogView) -> list[str]:
 
 
 async def test_keys_select_lines_and_y_copies_them() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(40))
+    async with fed(40) as (app, pilot, view):
         await pilot.press("v")
         selection = view.lines.selection
         assert selection is not None
@@ -354,10 +335,7 @@ async def test_keys_select_lines_and_y_copies_them() -> None:
 
 
 async def test_selection_moves_by_page_top_bottom_and_search() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (app, pilot, view):
         height = view.lines.scrollable_content_region.height
         await pilot.press("v", "pageup")
         assert view.lines.selection is not None
@@ -390,10 +368,7 @@ async def test_selection_moves_by_page_top_bottom_and_search() -> None:
 
 
 async def test_escape_ends_the_selection_before_the_search() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(40))
+    async with fed(40) as (app, pilot, view):
         await pilot.press("slash", *"needle", "enter")
         await pilot.press("v", "k", "k")
         assert view.lines.selection is not None
@@ -409,10 +384,7 @@ async def test_escape_ends_the_selection_before_the_search() -> None:
 
 
 async def test_mouse_drag_selects_lines_and_a_click_selects_nothing() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (app, pilot, view):
         top = view.lines.top_line()
         assert top is not None
         await pilot.click(view.lines, offset=(10, 3))
@@ -444,10 +416,7 @@ async def test_mouse_drag_selects_lines_and_a_click_selects_nothing() -> None:
 
 
 async def test_selection_keeps_its_lines_when_the_cap_drops_lines() -> None:
-    app = LogApp(max_lines=100)
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100, max_lines=100) as (app, pilot, view):
         await pilot.press("home")
         bottom = view.lines.bottom_line()
         assert bottom is not None
@@ -474,10 +443,7 @@ async def test_selection_keeps_its_lines_when_the_cap_drops_lines() -> None:
 
 
 async def test_selecting_pauses_following() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(40))
+    async with fed(40) as (app, pilot, view):
         assert view.following
         await pilot.press("v")
         assert not view.following
@@ -506,10 +472,7 @@ async def test_selecting_pauses_following() -> None:
 
 
 async def test_dragging_past_the_bottom_edge_scrolls_and_extends() -> None:
-    app = LogApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(LogView)
-        await feed(pilot, view, make_lines(100))
+    async with fed(100) as (_app, pilot, view):
         await pilot.press("home")
         height = view.lines.scrollable_content_region.height
         await pilot.mouse_down(view.lines, offset=(10, 0))
