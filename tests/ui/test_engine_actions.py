@@ -10,6 +10,7 @@ line and send nothing; a server that refuses is one error line and leaves nothin
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import httpx
@@ -55,8 +56,26 @@ def progress(app: Harness) -> str:
     return str(line.render()) if line.display else ""
 
 
+_NOTES: weakref.WeakKeyDictionary[Harness, list[str]] = weakref.WeakKeyDictionary()
+
+
+def record_notes(app: Harness) -> None:
+    """Record every notification as it is raised.  ``App._notifications`` will not do: a
+    notification joins it only when the app handles the message ``notify`` posts (a check
+    right after the screen notified could miss it; CI did), and leaves it after 5 s."""
+    said = _NOTES.setdefault(app, [])
+    raise_note = app.notify
+
+    def notify(message: str, **options: Any) -> None:
+        said.append(message)
+        raise_note(message, **options)
+
+    app.notify = notify  # type: ignore[method-assign]
+
+
 def notes(app: Harness) -> list[str]:
-    return [n.message for n in app._notifications]
+    """Every notification raised so far, oldest first."""
+    return _NOTES[app]
 
 
 class Sent:
@@ -81,6 +100,8 @@ class Sent:
 
 
 async def listed(pilot: Pilot[Any], app: Harness) -> None:
+    """Wait for the four engines (and record notifications from now on)."""
+    record_notes(app)
     await wait_until(pilot, lambda: len(app.live.ids) == 4, "the engines")
 
 
